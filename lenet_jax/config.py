@@ -1,0 +1,88 @@
+"""The configuration of a run: the paper's recipe as defaults, and `name=value` overrides."""
+from __future__ import annotations
+
+import ast
+
+import ml_collections
+
+from lenet_jax.losses import DEFAULT_J
+from lenet_jax.sdlm import PAPER_ETA_PASSES, PAPER_ETAS
+
+
+def paper_config() -> ml_collections.ConfigDict:
+  """LeNet-5 trained as in LeCun et al. 1998: every field at the paper's choice."""
+  c = ml_collections.ConfigDict()
+  c.experiment = "c3_partial"
+  c.seed = 0
+  # Model (lenet_jax.model.LeNet5).
+  c.c3 = "partial"                  # partial (Table I) | full
+  c.pooling = "trainable"           # trainable (subsample + squash) | avg | max
+  c.activation = "scaled_tanh"      # scaled_tanh | logistic | relu
+  c.output = "rbf_bitmap"           # rbf_bitmap | rbf_random | linear
+  c.init = "fan_in"                 # fan_in (+-2.4/F) | flax_default
+  c.prototype_seed = 0              # seed of the rbf_random codes
+  # Loss.
+  c.loss = "map"                    # map (Eq. 9) | mle (Eq. 8) | cross_entropy (linear output)
+  c.map_j = DEFAULT_J
+  # Optimiser.
+  c.optimizer = "sdlm"              # sdlm | sgd | adam
+  c.learning_rate = 0.0             # sgd / adam only; sdlm uses sdlm_etas
+  c.sdlm_mu = 0.02
+  c.sdlm_samples = 500              # patterns the Hessian estimate averages over
+  c.sdlm_etas = PAPER_ETAS
+  c.sdlm_eta_passes = PAPER_ETA_PASSES
+  # Training.
+  c.epochs = 20
+  c.batch_size = 1
+  c.steps_per_call = 0              # optimiser steps per jitted call; 0 = chosen from batch_size
+  c.eval_batch_size = 1000
+  # Data.
+  c.mnist_dir = ""                  # IDX folder; "" = $LENET_MNIST_DIR, else tensorflow-datasets
+  c.train_size = 0                  # 0 = all 60,000
+  c.train_subset = "first"          # first | random (seeded by `seed`)
+  c.validation = 0                  # training images held out for validation (0 = off)
+  return c
+
+
+class ConfigError(ValueError):
+  """A bad override: unknown field or a value of the wrong type."""
+
+
+def _parse(field, text, current):
+  if isinstance(current, str):
+    return text
+  try:
+    value = ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    raise ConfigError(f"{field}={text!r}: not a valid {type(current).__name__}") from None
+  if isinstance(current, bool):
+    ok = isinstance(value, bool)
+  elif isinstance(current, int):
+    ok = isinstance(value, int) and not isinstance(value, bool)
+  elif isinstance(current, float):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    value = float(value) if ok else value
+  elif isinstance(current, tuple):
+    ok = isinstance(value, (tuple, list))
+    value = tuple(value) if ok else value
+  else:
+    ok = True
+  if not ok:
+    raise ConfigError(f"{field}={text!r}: expected a {type(current).__name__} "
+                      f"like {current!r}, got {type(value).__name__}")
+  return value
+
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides) -> ml_collections.ConfigDict:
+  """Applies 'name=value' strings; an unknown name or mistyped value raises ConfigError."""
+  config = ml_collections.ConfigDict(config.to_dict())
+  for item in overrides:
+    if "=" not in item:
+      raise ConfigError(f"override {item!r} is not of the form name=value")
+    field, text = item.split("=", 1)
+    field = field.strip()
+    if field not in config:
+      raise ConfigError(f"unknown config field {field!r}; valid fields: "
+                        + ", ".join(sorted(config.keys())))
+    config[field] = _parse(field, text.strip(), config[field])
+  return config

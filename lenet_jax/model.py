@@ -1,0 +1,195 @@
+"""LeNet-5 (LeCun et al. 1998) as a Flax linen module composed from the pure ops.
+
+The network is a list of `Stage`s: a linear map (convolution, subsampling, dense) followed by an
+optional activation. The Flax module creates each stage's parameters and runs the stages; the
+SDLM optimiser walks the same list backwards to propagate second derivatives, so the model is
+written once and both passes agree on it by construction.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Optional
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lenet_jax import ops, tables
+
+ACTIVATIONS = {"scaled_tanh": ops.squash, "logistic": ops.logistic, "relu": ops.relu}
+C3_OPTIONS = ("partial", "full")
+POOLINGS = ("trainable", "avg", "max")
+OUTPUTS = ("rbf_bitmap", "rbf_random", "linear")
+INITS = ("fan_in", "flax_default")
+
+
+class Stage(NamedTuple):
+  """One layer: a = apply(p, x), then x = act(a) (act None: no activation).
+
+  `params` maps each parameter name to (shape, fan_in), fan_in an int or an array broadcastable
+  to shape (C3's compact kernel has one fan-in per receiving map). `curvature(p, x, c)`, if set,
+  returns (curvature of p, curvature of x) given the curvature c of a; None means `apply` is
+  bilinear in (weights, x) plus a bias, for which the generic rule in sdlm.py holds.
+  """
+  name: str
+  apply: Callable[[dict, jax.Array], jax.Array]
+  act: Optional[Callable[[jax.Array], jax.Array]]
+  params: dict[str, tuple[tuple[int, ...], Any]]
+  maps: int
+  size: int                     # output maps are size x size (0 for a vector layer)
+  links_per_position: int       # incoming connections, biases included, summed over the maps
+  curvature: Optional[Callable] = None
+
+
+def _conv_stage(name, k, cin, cout, size, act, table=None):
+  conv = ops.batched(ops.conv2d)
+  if table is None or table.all():
+    params = {"w": ((k, k, cin, cout), k * k * cin), "b": ((cout,), k * k * cin)}
+    return Stage(name, lambda p, x: conv(x, p["w"], p["b"]), act, params, cout, size,
+                 cout * (k * k * cin + 1))
+  # Only the connected kernels exist as parameters; they are scattered into a dense kernel so
+  # one XLA convolution computes the layer. Disconnected weights are structural zeros.
+  rows, cols = np.nonzero(table)
+  fan_in = k * k * table.sum(axis=0)              # per receiving map
+
+  def apply(p, x):
+    w = jnp.zeros((k, k, cin, cout), p["w"].dtype).at[:, :, rows, cols].set(p["w"])
+    return conv(x, w, p["b"])
+  params = {"w": ((k, k, len(rows)), fan_in[cols]), "b": ((cout,), fan_in)}
+  return Stage(name, apply, act, params, cout, size, int(fan_in.sum()) + cout)
+
+
+def _pool_stage(name, maps, size, pooling, act):
+  if pooling == "trainable":
+    sub = ops.batched(ops.subsample)
+    params = {"coef": ((maps,), 4), "bias": ((maps,), 4)}
+    return Stage(name, lambda p, x: sub(x, p["coef"], p["bias"]), act, params, maps, size,
+                 maps * 5)
+  if pooling == "avg":
+    pool = ops.batched(ops.avg_pool)
+    # Average pooling has fixed coefficients 1/4: the curvature rule spreads the squared
+    # coefficient, 1/16, back over each window.
+    curv = lambda p, x, c: ({}, jnp.repeat(jnp.repeat(c, 2, 1), 2, 2) / 16.0)
+    return Stage(name, lambda p, x: pool(x), None, {}, maps, size, maps * 4, curv)
+  if pooling == "max":
+    pool = ops.batched(ops.max_pool)
+    # Max pooling selects one input per window: its Jacobian is 0/1, so squaring changes nothing.
+    curv = lambda p, x, c: ({}, jax.vjp(pool, x)[1](c)[0])
+    return Stage(name, lambda p, x: pool(x), None, {}, maps, size, maps * 4, curv)
+  raise ValueError(f"unknown pooling {pooling!r}; use one of {POOLINGS}")
+
+
+def _dense_stage(name, fin, fout, act, flatten=False):
+  def apply(p, x):
+    if flatten:
+      x = x.reshape(x.shape[0], -1)
+    return x @ p["w"] + p["b"]
+  params = {"w": ((fin, fout), fin), "b": ((fout,), fin)}
+  return Stage(name, apply, act, params, fout, 0, fout * (fin + 1))
+
+
+def build_stages(c3="partial", pooling="trainable", activation="scaled_tanh", output="rbf_bitmap"):
+  """The layers of LeNet-5 on a 32x32x1 input, with the chosen variant of each design choice."""
+  if c3 not in C3_OPTIONS:
+    raise ValueError(f"unknown c3 {c3!r}; use one of {C3_OPTIONS}")
+  if activation not in ACTIVATIONS:
+    raise ValueError(f"unknown activation {activation!r}; use one of {tuple(ACTIVATIONS)}")
+  if output not in OUTPUTS:
+    raise ValueError(f"unknown output {output!r}; use one of {OUTPUTS}")
+  f = ACTIVATIONS[activation]
+  stages = [
+      _conv_stage("C1", 5, 1, 6, 28, f),
+      _pool_stage("S2", 6, 14, pooling, f),
+      _conv_stage("C3", 5, 6, 16, 10, f, tables.c3_table(c3)),
+      _pool_stage("S4", 16, 5, pooling, f),
+      _conv_stage("C5", 5, 16, 120, 1, f),
+      _dense_stage("F6", 120, 84, f, flatten=True),
+  ]
+  if output == "linear":
+    stages.append(_dense_stage("OUTPUT", 84, 10, None))
+  return stages
+
+
+def output_prototypes(output: str, seed: int = 0) -> Optional[np.ndarray]:
+  """The fixed RBF codes (constants, not parameters), or None for the linear output."""
+  return {"rbf_bitmap": lambda: tables.bitmap_prototypes(),
+          "rbf_random": lambda: tables.random_prototypes(seed),
+          "linear": lambda: None}[output]()
+
+
+def head(output: str, prototypes) -> Callable[[jax.Array], jax.Array]:
+  """Maps the last stage's output to class scores: RBF distances (smaller wins) or logits."""
+  if output == "linear":
+    return lambda x: x
+  protos = jnp.asarray(prototypes)
+  return lambda x: ops.batched(ops.rbf_scores)(x, protos)
+
+
+def run_stages(stages, params, x):
+  for s in stages:
+    x = s.apply(params.get(s.name, {}), x)
+    if s.act is not None:
+      x = s.act(x)
+  return x
+
+
+def _initializer(init: str, name: str, fan_in):
+  def fn(key, shape, dtype=jnp.float32):
+    fan = jnp.broadcast_to(jnp.asarray(fan_in, dtype), shape)
+    if init == "fan_in":
+      # The paper: uniform in [-2.4/F, 2.4/F], F the fan-in of the receiving unit.
+      return jax.random.uniform(key, shape, dtype, -1.0, 1.0) * (2.4 / fan)
+    if name in ("b", "bias"):
+      return jnp.zeros(shape, dtype)
+    # Flax's default kernel init (lecun_normal): truncated normal with variance 1/F.
+    std = 1.0 / jnp.sqrt(fan) / 0.87962566103423978  # stddev of a unit normal truncated at +-2
+    return jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype) * std
+  if init not in INITS:
+    raise ValueError(f"unknown init {init!r}; use one of {INITS}")
+  return fn
+
+
+class LeNet5(nn.Module):
+  """LeNet-5 on (batch, 32, 32, 1) inputs. Returns (batch, 10) class scores: RBF distances for
+  the rbf outputs (smallest is the answer), logits for `linear`. Defaults are the paper's."""
+  c3: str = "partial"
+  pooling: str = "trainable"
+  activation: str = "scaled_tanh"
+  output: str = "rbf_bitmap"
+  weight_init: str = "fan_in"  # `init` would shadow Module.init
+  prototype_seed: int = 0
+
+  def stages(self):
+    return build_stages(self.c3, self.pooling, self.activation, self.output)
+
+  def prototypes(self):
+    return output_prototypes(self.output, self.prototype_seed)
+
+  @nn.compact
+  def __call__(self, x):
+    stages = self.stages()
+    params = {}
+    for s in stages:
+      if s.params:
+        params[s.name] = self.param(
+            s.name, lambda key, spec=s.params: {
+                k: _initializer(self.weight_init, k, fan)(kk, shape)
+                for (k, (shape, fan)), kk in zip(spec.items(), jax.random.split(key, len(spec)))})
+    return head(self.output, self.prototypes())(run_stages(stages, params, x))
+
+
+def describe(model: LeNet5) -> list[dict]:
+  """Per-layer table: maps, map size, trainable parameters and connections, counted as the paper
+  counts them (a connection per weight use, biases included)."""
+  shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 1)))["params"]
+  rows = []
+  for s in model.stages():
+    n_params = sum(int(np.prod(v.shape)) for v in jax.tree_util.tree_leaves(shapes.get(s.name, {})))
+    positions = max(s.size, 1) ** 2
+    rows.append(dict(layer=s.name, maps=s.maps, size=s.size, params=n_params,
+                     connections=positions * s.links_per_position))
+  if model.output != "linear":
+    rows.append(dict(layer="OUTPUT", maps=10, size=0, params=0, connections=10 * 84))
+  rows.append(dict(layer="total", maps=None, size=None, params=sum(r["params"] for r in rows),
+                   connections=sum(r["connections"] for r in rows)))
+  return rows

@@ -1,0 +1,109 @@
+"""LeNet-5's building blocks as pure functions of one example laid out (height, width, channels).
+
+Every function is jit-compatible; `batched` lifts one to a leading batch axis with `jax.vmap`
+(weights shared), which is the form the model uses.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+
+# The paper's squashing function f(a) = A tanh(S a); A and S make f(1) = 1 and f(-1) = -1.
+SQUASH_A = 1.7159
+SQUASH_S = 2.0 / 3.0
+
+
+def _pair(v, name):
+  if isinstance(v, int):
+    return (v, v)
+  v = tuple(v)
+  if len(v) != 2:
+    raise ValueError(f"{name} must be an int or an (h, w) pair, got {v!r}")
+  return v
+
+
+def conv_output_size(n: int, k: int, padding: int = 0, stride: int = 1) -> int:
+  """Output length of a convolution: floor((n - k + 2p + s) / s), the study note's formula."""
+  if stride < 1:
+    raise ValueError(f"stride must be >= 1, got stride={stride}")
+  if padding < 0:
+    raise ValueError(f"padding must be >= 0, got padding={padding}")
+  if k > n + 2 * padding:
+    raise ValueError(
+        f"kernel {k} is larger than the padded input {n} + 2*{padding} = {n + 2 * padding}")
+  return (n - k + 2 * padding + stride) // stride
+
+
+def receptive_field(layers: Sequence[tuple[int, int]]) -> list[int]:
+  """Receptive field (input pixels along one side) of one unit after each (kernel, stride) layer."""
+  sizes, size, jump = [], 1, 1
+  for kernel, stride in layers:
+    # A unit sees `kernel` units of the layer below, which sit `jump` input pixels apart.
+    size += (kernel - 1) * jump
+    jump *= stride
+    sizes.append(size)
+  return sizes
+
+
+def conv2d(x, w, b=None, *, stride=1, padding=0, connections=None):
+  """Cross-correlation (no kernel flip) of x (H, W, Cin) with w (kh, kw, Cin, Cout).
+
+  `connections`, a boolean (Cin, Cout) table, zeroes the kernels of unconnected pairs so that
+  output map o reads only the input maps it is connected to (C3's Table I).
+  """
+  sh, sw = _pair(stride, "stride")
+  ph, pw = _pair(padding, "padding")
+  if connections is not None:
+    w = w * jnp.asarray(connections, w.dtype)[None, None]
+  y = jax.lax.conv_general_dilated(
+      x[None], w, window_strides=(sh, sw), padding=((ph, ph), (pw, pw)),
+      dimension_numbers=("NHWC", "HWIO", "NHWC"))[0]
+  return y if b is None else y + b
+
+
+def _windows_2x2(x):
+  """(H, W, C) -> (H/2, W/2, 4, C): the four inputs of each non-overlapping 2x2 window."""
+  h, w, c = x.shape
+  if h % 2 or w % 2:
+    raise ValueError(f"2x2 subsampling needs even height and width, got {h}x{w}")
+  return x.reshape(h // 2, 2, w // 2, 2, c).transpose(0, 2, 1, 3, 4).reshape(h // 2, w // 2, 4, c)
+
+
+def subsample(x, coef, bias):
+  """The paper's trainable subsampling: coef * (sum of each 2x2 window) + bias, one pair per map."""
+  return _windows_2x2(x).sum(axis=2) * coef + bias
+
+
+def avg_pool(x):
+  return _windows_2x2(x).mean(axis=2)
+
+
+def max_pool(x):
+  return _windows_2x2(x).max(axis=2)
+
+
+def squash(a):
+  """The paper's 'sigmoid': 1.7159 tanh(2a/3)."""
+  return SQUASH_A * jnp.tanh(SQUASH_S * a)
+
+
+def logistic(a):
+  return jax.nn.sigmoid(a)
+
+
+def relu(a):
+  return jax.nn.relu(a)
+
+
+def rbf_scores(x, prototypes):
+  """Euclidean RBF output: y_i = sum_j (x_j - w_ij)^2 for each class i (smallest wins)."""
+  return jnp.sum((x[None, :] - prototypes) ** 2, axis=-1)
+
+
+def batched(fn, **kwargs):
+  """Lift a per-example op to a batch on axis 0; weights and keyword options are shared."""
+  def apply(x, *args):
+    return jax.vmap(lambda xi: fn(xi, *args, **kwargs))(x)
+  return apply

@@ -1,0 +1,70 @@
+"""launch.py as a user runs it: the note's experiments, and clear errors for bad flags."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def launch(*args, cwd=ROOT):
+  return subprocess.run([sys.executable, str(ROOT / "launch.py"), *args], cwd=cwd,
+                        capture_output=True, text=True, timeout=600)
+
+
+def test_edge_detection_prints_the_note_result():
+  r = launch("--experiment=edge_detection")
+  assert r.returncode == 0, r.stderr
+  rows = r.stdout.split("6x7:\n")[1].splitlines()[:6]
+  for row in rows:
+    assert row.split() == ["0", "1", "0", "0", "0", "-1", "0"]
+
+
+def test_param_counts_prints_the_paper_numbers():
+  r = launch("--experiment=param_counts")
+  assert r.returncode == 0, r.stderr
+  for number in ("1e+12", "1e+08", "1,516", "2,416", "60,000", "60,900", "340,908", "122,304"):
+    assert number in r.stdout, number
+
+
+def test_receptive_field_and_conv_shapes():
+  r = launch("--experiment=receptive_field")
+  assert r.returncode == 0, r.stderr
+  assert [l.split()[-1] for l in r.stdout.splitlines()[1:]] == [
+      "5x5", "6x6", "14x14", "16x16", "32x32"]
+  r = launch("--experiment=conv_shapes")
+  assert r.returncode == 0, r.stderr
+  lines = r.stdout.splitlines()
+  assert lines[1].split()[-3:] == ["4x4"] * 3
+  assert lines[2].split()[-3:] == ["6x6"] * 3
+  assert lines[3].split()[-3:] == ["2x2"] * 3
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--experiment=nope"], "unknown experiment 'nope'; valid experiments: c3_full, c3_partial"),
+    ([], "--experiment is required"),
+    (["--experiment=c3_partial", "--set=epoch=2"], "unknown config field 'epoch'"),
+    (["--experiment=c3_partial", "--set=epochs=two"], "epochs='two'"),
+    (["--experiment=c3_partial", "--set=epochs"], "not of the form name=value"),
+    (["--experiment=c3_partial", "--epochs=0", "--mnist_dir=/nonexistent"], "epochs"),
+    (["--experiment=c3_partial", "--mnist_dir=/nonexistent/mnist"], "/nonexistent/mnist"),
+])
+def test_bad_flags_fail_with_one_clear_line(tmp_path, args, message):
+  r = launch(*args, f"--workdir={tmp_path / 'w'}")
+  assert r.returncode != 0
+  assert message in r.stderr, r.stderr
+  assert "Traceback" not in r.stderr
+  assert not (tmp_path / "w" / "results.json").exists()
+
+
+def test_training_from_the_command_line(mnist_dir, tmp_path):
+  r = launch("--experiment=c3_partial", f"--mnist_dir={mnist_dir}", "--epochs=1",
+             "--set=train_size=200", "--set=sdlm_samples=50", "--noprogress",
+             f"--workdir={tmp_path}")
+  assert r.returncode == 0, r.stderr
+  assert "test error" in r.stdout and "0.95" in r.stdout
+  results = json.loads((tmp_path / "results.json").read_text())
+  assert results["config"]["train_size"] == 200 and results["train_images"] == 200
