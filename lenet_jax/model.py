@@ -47,13 +47,16 @@ def _conv_stage(name, k, cin, cout, size, act, table=None):
     params = {"w": ((k, k, cin, cout), k * k * cin), "b": ((cout,), k * k * cin)}
     return Stage(name, lambda p, x: conv(x, p["w"], p["b"]), act, params, cout, size,
                  cout * (k * k * cin + 1))
-  # Only the connected kernels exist as parameters; they are scattered into a dense kernel so
-  # one XLA convolution computes the layer. Disconnected weights are structural zeros.
+  # Only the connected kernels exist as parameters. A fixed 0/1 matrix places them in a dense
+  # kernel so one XLA convolution computes the layer; disconnected weights are structural zeros.
+  # (A matmul with the placement matrix measured faster on CPU than a scatter.)
   rows, cols = np.nonzero(table)
   fan_in = k * k * table.sum(axis=0)              # per receiving map
+  place = np.zeros((len(rows), cin * cout), np.float32)
+  place[np.arange(len(rows)), rows * cout + cols] = 1.0
 
   def apply(p, x):
-    w = jnp.zeros((k, k, cin, cout), p["w"].dtype).at[:, :, rows, cols].set(p["w"])
+    w = (p["w"].reshape(k * k, len(rows)) @ place).reshape(k, k, cin, cout)
     return conv(x, w, p["b"])
   params = {"w": ((k, k, len(rows)), fan_in[cols]), "b": ((cout,), fan_in)}
   return Stage(name, apply, act, params, cout, size, int(fan_in.sum()) + cout)

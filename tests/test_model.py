@@ -15,7 +15,6 @@ The model runs in float32 (x64 is not enabled). Tolerances:
     that a connected input changes the output by more than 1e-3.
 """
 
-import itertools
 
 import jax
 import jax.numpy as jnp
@@ -455,9 +454,7 @@ COMBOS = [
     ("partial", "trainable", "scaled_tanh", "rbf_bitmap", "fan_in"),
     ("full", "avg", "relu", "linear", "flax_default"),
     ("partial", "max", "logistic", "rbf_random", "flax_default"),
-    ("full", "trainable", "logistic", "linear", "fan_in"),
-    ("partial", "avg", "scaled_tanh", "rbf_random", "fan_in"),
-    ("full", "max", "relu", "rbf_bitmap", "flax_default"),
+    ("full", "max", "scaled_tanh", "linear", "fan_in"),
 ]
 
 
@@ -477,10 +474,9 @@ def test_option_combination_shapes_and_grads(c3, pooling, activation, output, in
     def loss(p):
         return jnp.sum(m.apply({"params": p}, x) ** 2)
 
-    scores = m.apply({"params": params}, x)
+    scores, grads = jax.jit(lambda p: (m.apply({"params": p}, x), jax.grad(loss)(p)))(params)
     assert scores.shape == (3, 10)
     assert np.isfinite(np.asarray(scores)).all()
-    grads = jax.grad(loss)(params)
     leaves = jax.tree_util.tree_leaves(grads)
     assert all(np.isfinite(np.asarray(g)).all() for g in leaves)
     # at least the last layer receives gradient

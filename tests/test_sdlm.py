@@ -23,7 +23,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from lenet_jax import losses, ops, sdlm
-from lenet_jax.model import LeNet5, Stage, _pool_stage, head
+from lenet_jax.model import LeNet5, Stage, _pool_stage, head, run_stages
 
 A, S = 1.7159, 2.0 / 3.0
 
@@ -33,6 +33,12 @@ def assert_h_close(got, ref, rtol=1e-4):
     ref = np.asarray(ref, np.float64)
     assert got.shape == ref.shape
     np.testing.assert_allclose(got, ref, rtol=rtol, atol=1e-6 * max(np.abs(ref).max(), 1e-12))
+
+
+def gn_diag(stages, head_loss, params, x, labels):
+    """sdlm.gauss_newton_diag under jit (much faster than op-by-op on CPU)."""
+    fn = jax.jit(lambda p, xx, ll: sdlm.gauss_newton_diag(stages, head_loss, p, xx, ll))
+    return fn(params, x, labels)
 
 
 # ---------------------------------------------------------------------------
@@ -211,7 +217,7 @@ def _linear_setup(n, seed):
 @pytest.mark.parametrize("n", [1, 6])
 def test_linear_layer_squared_error_exact(n):
     stage, params, x, t = _linear_setup(n, seed=n)
-    h = sdlm.gauss_newton_diag([stage], sq_head, params, jnp.asarray(x), jnp.asarray(t))
+    h = gn_diag([stage], sq_head, params, jnp.asarray(x), jnp.asarray(t))
     x64 = x.astype(np.float64)
     ref_w = np.repeat((x64 ** 2).mean(axis=0)[:, None], 2, axis=1)   # mean_p x_pi^2
     assert_h_close(h["L"]["w"], ref_w)
@@ -281,7 +287,7 @@ def test_dense_network_matches_numpy_recursion(head_kind):
     x = rng.normal(size=(7, 5)).astype(np.float32)
     labels = _labels(head_kind, rng, 7)
     head_loss = {"sq": sq_head, "cos": cos_head, "rbf_map": rbf_map_head}[head_kind]
-    h = sdlm.gauss_newton_diag(stages, head_loss, params, jnp.asarray(x), jnp.asarray(labels))
+    h = gn_diag(stages, head_loss, params, jnp.asarray(x), jnp.asarray(labels))
     ref = np_dense_net_h(params, x, labels, head_kind)
     assert set(h) == set(ref)
     for name in ref:
@@ -300,16 +306,17 @@ def test_dense_network_matches_numpy_recursion(head_kind):
         assert (curv < 0).any() and (curv > 0).any()
 
 
-def test_dense_network_power_dropping_fprime_or_clip_is_detected():
-    """The NumPy reference is sensitive: without the f'^2 factor the estimate differs."""
+def test_dense_network_fprime_matters_and_last_layer_is_exact():
+    """Dropping the activations (f' = 1) changes the first layer's estimate; for the linear
+    network the last layer's estimate is the exact Hessian diagonal."""
     stages, params = _dense_net(seed=12)
     rng = np.random.default_rng(13)
     x = rng.normal(size=(5, 5)).astype(np.float32)
     t = _labels("sq", rng, 5)
-    h = sdlm.gauss_newton_diag(stages, sq_head, params, jnp.asarray(x), jnp.asarray(t))
+    h = gn_diag(stages, sq_head, params, jnp.asarray(x), jnp.asarray(t))
     # A variant with linear activations (f' = 1) must differ from the real estimate for D1.
     lin = [s._replace(act=None) for s in stages]
-    h_lin = sdlm.gauss_newton_diag(lin, sq_head, params, jnp.asarray(x), jnp.asarray(t))
+    h_lin = gn_diag(lin, sq_head, params, jnp.asarray(x), jnp.asarray(t))
     assert np.abs(np.asarray(h["D1"]["w"]) - np.asarray(h_lin["D1"]["w"])).max() > 1e-3
     # For the all-linear network with squared error, the Gauss-Newton diagonal is the exact
     # Hessian diagonal only for the last layer; check it there against jax.hessian.
@@ -317,7 +324,6 @@ def test_dense_network_power_dropping_fprime_or_clip_is_detected():
 
     def loss(v):
         p = dict(params, D3=unravel(v))
-        from lenet_jax.model import run_stages
         return sq_head(run_stages(lin, p, jnp.asarray(x)), jnp.asarray(t))
 
     exact = np.diagonal(np.asarray(jax.hessian(loss)(flat)))
@@ -342,7 +348,7 @@ def test_conv_pool_network_matches_numpy_recursion(pooling):
     params = jax.tree.map(lambda v: jnp.asarray(np.asarray(v, np.float32)), params)
     x = rng.normal(size=(4, 6, 6, 2)).astype(np.float32)
     t = (rng.normal(size=(4, 2)) * 2).astype(np.float32)
-    h = sdlm.gauss_newton_diag(stages, sq_head, params, jnp.asarray(x), jnp.asarray(t))
+    h = gn_diag(stages, sq_head, params, jnp.asarray(x), jnp.asarray(t))
 
     p = jax.tree.map(lambda v: np.asarray(v, np.float64), params)
     acc = jax.tree.map(np.zeros_like, p)
@@ -395,8 +401,7 @@ def test_lenet5_hessian_nonnegative_and_finite(kw):
     y = jnp.asarray(rng.integers(0, 10, 3).astype(np.int32))
     hd = head("rbf_bitmap", m.prototypes())
     head_loss = lambda z, t: losses.map_loss(hd(z), t)
-    h = jax.jit(lambda p, xx, yy: sdlm.gauss_newton_diag(m.stages(), head_loss, p, xx, yy))(
-        params, x, y)
+    h = gn_diag(m.stages(), head_loss, params, x, y)
     assert jax.tree.structure(h) == jax.tree.structure(params)
     for path, v in jax.tree_util.tree_leaves_with_path(h):
         v = np.asarray(v)
@@ -426,9 +431,10 @@ def test_update_is_minus_eta_over_mu_plus_h_times_grad():
     mu = 0.02
     sched = sdlm.paper_schedule(2)      # boundaries at steps 4, 10, 16, 24
     tx = sdlm.sdlm(sched, mu=mu)
+    update = jax.jit(tx.update)
     state = tx.init(params)
     # Before set_hessian: h = 0, update = -eta/mu g.
-    upd, state = tx.update(grads, state, params)
+    upd, state = update(grads, state, params)
     for u, g in zip(jax.tree_util.tree_leaves(upd), jax.tree_util.tree_leaves(grads)):
         np.testing.assert_allclose(np.asarray(u), -0.0005 / mu * np.asarray(g, np.float64),
                                    rtol=1e-6)
@@ -441,7 +447,7 @@ def test_update_is_minus_eta_over_mu_plus_h_times_grad():
                     10: 0.0001}
     for count in range(1, 11):
         assert int(state.count) == count
-        upd, state = tx.update(grads, state, params)
+        upd, state = update(grads, state, params)
         if count in expected_eta:
             eta = expected_eta[count]
             for u, g, hh in zip(*(jax.tree_util.tree_leaves(t) for t in (upd, grads, hess))):

@@ -1,0 +1,506 @@
+"""Training and evaluation throughput of lenet_jax's paper model next to a plain LeNet-5 written
+the Flax-examples way and in PyTorch, measured side by side in one process.
+
+  .venv/bin/python benchmarks/bench.py                         # full run: aims at 3-5 min, 2 cores
+  .venv/bin/python benchmarks/bench.py --repeats=1 --steps=50  # a smoke test
+  .venv/bin/python benchmarks/bench.py --json=bench.json       # also write the numbers as JSON
+
+What is measured (each number is the median over --repeats timed windows; warm-up excluded):
+  lenet_jax    the paper model (lenet_jax.config.paper_config(): partial C3, trainable
+               subsampling, RBF output, MAP loss, SDLM) through the library's own Trainer:
+               `train_steps` (many steps scanned inside one jitted call, data on the device), and
+               at batch 128 also one step per Python call, both as train_and_evaluate runs it
+               (`train_steps` with one row) and through `train_step`; evaluation
+               (`evaluate_batch` on batches of 1000).
+  flax loop    a plain LeNet-5 (full C3, tanh, average pooling, linear output, softmax
+               cross-entropy, optax SGD) in flax.linen, one jitted step per Python call, fed
+               NumPy batches from the host: the loop of the Flax examples.
+  torch        the same plain LeNet-5 in PyTorch on the CPU, tensors already in memory, the
+               standard zero_grad / backward / step loop. Optional: torch is not a requirement of
+               lenet_jax (pip install torch==2.13.0 to include it).
+
+The paper model does more work per step than the plain one (RBF head, MAP loss over all classes,
+a connection table in C3, SDLM's per-parameter scaling), so the ratios compare what a user of
+each codebase gets, not identical arithmetic.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+import platform
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Run as `python benchmarks/bench.py`, sys.path[0] is benchmarks/: make the package importable
+# the way launch.py (which sits at the root) sees it.
+sys.path.insert(0, str(REPO_ROOT))
+
+import flax  # pylint: disable=g-import-not-at-top
+import flax.linen as nn
+from flax.training import train_state
+import jax
+import jax.numpy as jnp
+import jaxlib
+import optax
+
+from lenet_jax import data as data_lib
+from lenet_jax.config import paper_config
+from lenet_jax.train import Trainer, write_json_atomic
+
+try:
+  import torch
+except ImportError:  # optional: only the PyTorch rows need it
+  torch = None
+
+TORCH_MISSING = "torch not installed: pip install torch==2.13.0"
+SMALL, LARGE = 1, 128   # the two batch sizes compared
+EVAL_BATCH = 1000
+PLAIN_LR = 0.01         # SGD with momentum 0.9, as in the Flax MNIST example; irrelevant to speed
+
+
+def parse_args(argv=None):
+  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("--repeats", type=int, default=5, help="timed windows per measurement (median)")
+  p.add_argument("--steps", type=int, default=0,
+                 help="steps per timed window at both batch sizes (0: --steps_b1 / --steps_b128)")
+  p.add_argument("--steps_b1", type=int, default=2000, help="steps per timed window at batch 1")
+  p.add_argument("--steps_b128", type=int, default=100,
+                 help="steps per timed window at batch 128")
+  p.add_argument("--chunk", type=int, default=1000,
+                 help="lenet_jax scanned steps per jitted call (capped at the window's steps); "
+                      "1000 is what train_and_evaluate uses at batch 1")
+  p.add_argument("--eval_batches", type=int, default=10,
+                 help=f"batches of {EVAL_BATCH} test images per timed evaluation window")
+  p.add_argument("--warmup", type=int, default=20,
+                 help="untimed steps after the first call (per-call loops)")
+  p.add_argument("--train_size", type=int, default=5000, help="MNIST training images loaded")
+  p.add_argument("--mnist_dir", default=str(REPO_ROOT.parent / "shared" / "data" / "mnist"),
+                 help="folder of the four MNIST IDX files (never downloaded)")
+  p.add_argument("--torch_threads", type=int, default=0,
+                 help="torch.set_num_threads (0: PyTorch's default, one per core). On an "
+                      "oversubscribed machine 1 avoids OpenMP's spin-waiting collapse")
+  p.add_argument("--seed", type=int, default=0)
+  p.add_argument("--json", default="", help="also write the numbers to this JSON file")
+  args = p.parse_args(argv)
+  if args.steps:
+    args.steps_b1 = args.steps_b128 = args.steps
+  if args.torch_threads < 0:
+    p.error("--torch_threads must be >= 0")
+  for name in ("repeats", "steps_b1", "steps_b128", "chunk", "eval_batches"):
+    if getattr(args, name) < 1:
+      p.error(f"--{name} must be >= 1")
+  if args.train_size < max(LARGE, paper_config().sdlm_samples):
+    p.error(f"--train_size must be >= {max(LARGE, paper_config().sdlm_samples)} "
+            "(SDLM's Hessian estimate samples that many images without replacement)")
+  return args
+
+
+# ----------------------------------------------------------------------------- the machine
+
+def cpu_model() -> str:
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict:
+  cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+  info = {"cpu": cpu_model(), "cores": cores, "python": platform.python_version(),
+          "jax": jax.__version__, "jaxlib": jaxlib.__version__, "flax": flax.__version__,
+          "optax": optax.__version__, "numpy": np.__version__, "jax_device": str(jax.devices()[0]),
+          "jax_platform": jax.devices()[0].platform,
+          "load_average_1min": os.getloadavg()[0]}
+  if torch is not None:
+    info.update(torch=torch.__version__, torch_threads=torch.get_num_threads())
+  else:
+    info["torch"] = None
+  return info
+
+
+def print_machine(info):
+  print(f"cpu     {info['cpu']} ({info['cores']} cores available)")
+  torch_text = (f"torch {info['torch']} ({info['torch_threads']} threads)" if info["torch"]
+                else "torch -")
+  print(f"libs    python {info['python']}, jax {info['jax']}, jaxlib {info['jaxlib']}, "
+        f"flax {info['flax']}, optax {info['optax']}, numpy {info['numpy']}, {torch_text}")
+  print(f"device  {info['jax_device']}")
+  load = info["load_average_1min"]
+  print(f"load    {load:.2f} (1-min average at start)"
+        + (" -- the machine is busy: numbers will be low and noisy" if load > 0.5 else ""))
+
+
+# ----------------------------------------------------------------------------- timing
+
+def block(tree):
+  jax.block_until_ready(tree)
+  return tree
+
+
+def timed(fn):
+  """fn() -> seconds it took; fn must block on its own results."""
+  t0 = time.perf_counter()
+  fn()
+  return time.perf_counter() - t0
+
+
+def summarise(seconds, steps, batch, *, compile_s=None, **extra) -> dict:
+  """Per-window seconds -> medians (and the spread, to judge noise) in steps/s and images/s."""
+  rates = sorted(steps / s for s in seconds)
+  r = {"batch": batch, "steps_per_window": steps, "windows": len(seconds),
+       "steps_per_s": statistics.median(rates), "images_per_s": statistics.median(rates) * batch,
+       "steps_per_s_min": rates[0], "steps_per_s_max": rates[-1], "compile_s": compile_s}
+  r.update(extra)
+  return r
+
+
+def finite(params) -> bool:
+  # A diverged model computes on NaN/inf (and denormals on the way there), which can change the
+  # speed of CPU arithmetic: flag it rather than report a silently different workload.
+  return all(bool(np.isfinite(np.asarray(p)).all()) for p in jax.tree_util.tree_leaves(params))
+
+
+# ----------------------------------------------------------------------------- lenet_jax
+
+def paper_trainer(batch: int, train_size: int) -> Trainer:
+  config = paper_config()
+  config.batch_size = batch
+  return Trainer(config, steps_per_pass=train_size // batch)
+
+
+def fresh_state(trainer, train_x, train_y, seed):
+  """Initial state with SDLM's Hessian estimated once, as train_and_evaluate does before a pass.
+  Its compilation is not part of any reported compile time."""
+  state = trainer.init(seed)
+  state, _ = trainer.refresh_hessian(state, train_x, train_y, 0)
+  return block(state)
+
+
+def index_rows(rng, n_images, rows, batch):
+  """(rows, batch) int32 indices into the on-device training set, cycling permutations."""
+  order = np.concatenate([rng.permutation(n_images)
+                          for _ in range(-(-rows * batch // n_images))])
+  return jnp.asarray(order[:rows * batch].reshape(rows, batch).astype(np.int32))
+
+
+def bench_lenet_scanned(args, batch, steps, train_x, train_y, rng) -> dict:
+  """`train_steps`: `chunk` index rows per call (one compiled program), the first n used."""
+  trainer = paper_trainer(batch, train_x.shape[0])
+  state = fresh_state(trainer, train_x, train_y, args.seed)
+  chunk = min(args.chunk, steps)
+  idx = index_rows(rng, train_x.shape[0], chunk, batch)
+
+  def run(state, n_steps):
+    done = 0
+    while done < n_steps:
+      n = min(chunk, n_steps - done)
+      state, _ = trainer.train_steps(state, train_x, train_y, idx, n)  # state is donated
+      done += n
+    return block(state)
+
+  # n is dynamic, so a first call of one step compiles the same program the windows run.
+  t0 = time.perf_counter()
+  state = run(state, 1)
+  compile_s = time.perf_counter() - t0
+  state = run(state, min(chunk, max(args.warmup, 1)))   # warm-up: one call, same program
+  seconds = []
+  for _ in range(args.repeats):
+    t0 = time.perf_counter()
+    state = run(state, steps)
+    seconds.append(time.perf_counter() - t0)
+  return summarise(seconds, steps, batch, compile_s=compile_s, steps_per_call=chunk,
+                   finite=finite(state["params"]))
+
+
+def bench_lenet_per_call_rows(args, batch, steps, train_x, train_y, rng) -> dict:
+  """One step per Python call exactly as train_and_evaluate runs batch >= 16: `train_steps` with
+  a single index row, the batch gathered from the on-device set inside the call."""
+  trainer = paper_trainer(batch, train_x.shape[0])
+  state = fresh_state(trainer, train_x, train_y, args.seed)
+  idx = index_rows(rng, train_x.shape[0], steps, batch)
+  rows = [idx[i:i + 1] for i in range(steps)]    # sliced once, outside the clock
+
+  def run(state, n_steps):
+    for i in range(n_steps):
+      state, _ = trainer.train_steps(state, train_x, train_y, rows[i % steps], 1)
+    return block(state)
+
+  t0 = time.perf_counter()
+  state = run(state, 1)
+  compile_s = time.perf_counter() - t0
+  state = run(state, args.warmup)
+  seconds = []
+  for _ in range(args.repeats):
+    t0 = time.perf_counter()
+    state = run(state, steps)
+    seconds.append(time.perf_counter() - t0)
+  return summarise(seconds, steps, batch, compile_s=compile_s, finite=finite(state["params"]))
+
+
+def bench_lenet_train_step(args, batch, steps, train_x, train_y, rng) -> dict:
+  """`train_step(state, (x, y))` once per Python call on batches already on the device (a pool
+  gathered before the clock starts), so this is the step itself with no data movement."""
+  trainer = paper_trainer(batch, train_x.shape[0])
+  state = fresh_state(trainer, train_x, train_y, args.seed)
+  pool = index_rows(rng, train_x.shape[0], min(steps, 32), batch)
+  batches = block([(train_x[r], train_y[r]) for r in pool])
+
+  def run(state, n_steps):
+    for i in range(n_steps):
+      state, _ = trainer.train_step(state, batches[i % len(batches)])
+    return block(state)
+
+  t0 = time.perf_counter()
+  state = run(state, 1)
+  compile_s = time.perf_counter() - t0
+  state = run(state, args.warmup)
+  seconds = []
+  for _ in range(args.repeats):
+    t0 = time.perf_counter()
+    state = run(state, steps)
+    seconds.append(time.perf_counter() - t0)
+  return summarise(seconds, steps, batch, compile_s=compile_s, finite=finite(state["params"]))
+
+
+def bench_lenet_eval(args, train_x, train_y, test_x, test_y) -> dict:
+  """`evaluate_batch` on batches of 1000 test images, with freshly initialised parameters (the
+  cost of a forward pass does not depend on their values)."""
+  trainer = paper_trainer(SMALL, train_x.shape[0])
+  state = fresh_state(trainer, train_x, train_y, args.seed)
+  params = state["params"]
+  n_batches = test_x.shape[0] // EVAL_BATCH
+  batches = [(test_x[i * EVAL_BATCH:(i + 1) * EVAL_BATCH],
+              test_y[i * EVAL_BATCH:(i + 1) * EVAL_BATCH]) for i in range(n_batches)]
+
+  def run(n):
+    return block([trainer.evaluate_batch(params, *batches[i % n_batches]) for i in range(n)])
+
+  compile_s = timed(lambda: run(1))
+  run(2)
+  seconds = [timed(lambda: run(args.eval_batches)) for _ in range(args.repeats)]
+  return summarise(seconds, args.eval_batches, EVAL_BATCH, compile_s=compile_s)
+
+
+# ----------------------------------------------------------------------------- Flax examples
+
+class PlainLeNet5(nn.Module):
+  """LeNet-5 as most tutorials write it: full C3, tanh, average pooling, a linear 10-way output."""
+
+  @nn.compact
+  def __call__(self, x):                                    # (batch, 32, 32, 1)
+    x = nn.avg_pool(nn.tanh(nn.Conv(6, (5, 5), padding="VALID")(x)), (2, 2), (2, 2))
+    x = nn.avg_pool(nn.tanh(nn.Conv(16, (5, 5), padding="VALID")(x)), (2, 2), (2, 2))
+    x = nn.tanh(nn.Conv(120, (5, 5), padding="VALID")(x))   # (batch, 1, 1, 120)
+    x = x.reshape((x.shape[0], -1))
+    x = nn.tanh(nn.Dense(84)(x))
+    return nn.Dense(10)(x)
+
+
+@jax.jit
+def flax_train_step(state, images, labels):
+  """The Flax examples' step: value_and_grad of the mean softmax cross-entropy, then
+  TrainState.apply_gradients. The loss stays on the device (not read back every step)."""
+  def loss_fn(params):
+    logits = state.apply_fn({"params": params}, images)
+    return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+  loss, grads = jax.value_and_grad(loss_fn)(state.params)
+  return state.apply_gradients(grads=grads), loss
+
+
+def bench_flax(args, batch, steps, train_x, train_y, rng) -> dict:
+  """A Python loop over NumPy batches indexed from a host permutation, as the Flax examples'
+  train_epoch does: the indexing and host-to-device copy are part of each step."""
+  model = PlainLeNet5()
+  params = model.init(jax.random.PRNGKey(args.seed), jnp.zeros((1, 32, 32, 1)))["params"]
+  state = train_state.TrainState.create(apply_fn=model.apply, params=params,
+                                        tx=optax.sgd(PLAIN_LR, momentum=0.9))
+  n = train_x.shape[0]
+  perm = np.concatenate([rng.permutation(n) for _ in range(-(-steps * batch // n))])
+  perm = perm[:steps * batch].reshape(steps, batch)
+
+  def run(state, n_steps):
+    for i in range(n_steps):
+      rows = perm[i % steps]
+      state, _ = flax_train_step(state, train_x[rows], train_y[rows])
+    return block(state)
+
+  t0 = time.perf_counter()
+  state = run(state, 1)
+  compile_s = time.perf_counter() - t0
+  state = run(state, args.warmup)
+  seconds = []
+  for _ in range(args.repeats):
+    t0 = time.perf_counter()
+    state = run(state, steps)
+    seconds.append(time.perf_counter() - t0)
+  return summarise(seconds, steps, batch, compile_s=compile_s, finite=finite(state.params))
+
+
+# ----------------------------------------------------------------------------- PyTorch
+
+def torch_lenet5():
+  """The same plain LeNet-5 as PlainLeNet5, in PyTorch's NCHW layout."""
+  tnn = torch.nn
+  return tnn.Sequential(
+      tnn.Conv2d(1, 6, 5), tnn.Tanh(), tnn.AvgPool2d(2),
+      tnn.Conv2d(6, 16, 5), tnn.Tanh(), tnn.AvgPool2d(2),
+      tnn.Conv2d(16, 120, 5), tnn.Tanh(), tnn.Flatten(),
+      tnn.Linear(120, 84), tnn.Tanh(), tnn.Linear(84, 10))
+
+
+def bench_torch(args, batch, steps, train_x, train_y, rng) -> dict:
+  """The standard PyTorch loop on in-memory tensors (no DataLoader): index, zero_grad, forward,
+  cross-entropy, backward, step. Eager CPU execution is synchronous, so no extra sync is needed."""
+  torch.manual_seed(args.seed)
+  model = torch_lenet5()
+  opt = torch.optim.SGD(model.parameters(), lr=PLAIN_LR, momentum=0.9)
+  x = torch.from_numpy(np.ascontiguousarray(train_x.transpose(0, 3, 1, 2)))   # NHWC -> NCHW
+  y = torch.from_numpy(train_y.astype(np.int64))
+  n = x.shape[0]
+  perm = np.concatenate([rng.permutation(n) for _ in range(-(-steps * batch // n))])
+  perm = torch.from_numpy(perm[:steps * batch].reshape(steps, batch))
+  loss_fn = torch.nn.functional.cross_entropy
+
+  def run(n_steps):
+    for i in range(n_steps):
+      rows = perm[i % steps]
+      opt.zero_grad()
+      loss = loss_fn(model(x[rows]), y[rows])
+      loss.backward()
+      opt.step()
+
+  run(args.warmup)
+  seconds = [timed(lambda: run(steps)) for _ in range(args.repeats)]
+  ok = all(bool(torch.isfinite(p).all()) for p in model.parameters())
+  return summarise(seconds, steps, batch, finite=ok)
+
+
+# ----------------------------------------------------------------------------- report
+
+# (key, label) in the order of the table.
+ROWS = [
+    ("lenet_jax_b1_scanned", "lenet_jax paper model, train_steps (scanned)"),
+    ("flax_b1", "plain LeNet-5, Flax-examples loop"),
+    ("torch_b1", "plain LeNet-5, PyTorch loop"),
+    ("lenet_jax_b128_scanned", "lenet_jax paper model, train_steps (scanned)"),
+    ("lenet_jax_b128_per_call", "lenet_jax paper model, train_steps 1 row/call"),
+    ("lenet_jax_b128_train_step", "lenet_jax paper model, train_step 1/call"),
+    ("flax_b128", "plain LeNet-5, Flax-examples loop"),
+    ("torch_b128", "plain LeNet-5, PyTorch loop"),
+    ("lenet_jax_eval", "lenet_jax paper model, evaluate_batch"),
+]
+
+# (numerator, denominator) pairs printed as ratios of images/s.
+RATIOS = [
+    ("lenet_jax_b1_scanned", "flax_b1"), ("lenet_jax_b1_scanned", "torch_b1"),
+    ("lenet_jax_b128_scanned", "flax_b128"), ("lenet_jax_b128_scanned", "torch_b128"),
+    ("lenet_jax_b128_per_call", "flax_b128"), ("lenet_jax_b128_per_call", "torch_b128"),
+    ("lenet_jax_b128_train_step", "flax_b128"), ("lenet_jax_b128_train_step", "torch_b128"),
+]
+
+
+def print_table(results):
+  label = dict(ROWS)
+  print(f"\n{'what':48s} {'batch':>5s} {'steps/s':>9s} {'images/s':>9s} "
+        f"{'spread (steps/s)':>18s} {'compile':>8s}")
+  for key, text in ROWS:
+    r = results.get(key)
+    if r is None:
+      continue
+    spread = f"{r['steps_per_s_min']:.0f}-{r['steps_per_s_max']:.0f}"
+    compile_text = "-" if r["compile_s"] is None else f"{r['compile_s']:.2f}s"
+    warn = "" if r.get("finite", True) else "  (diverged: non-finite parameters)"
+    print(f"{text:48s} {r['batch']:5d} {r['steps_per_s']:9.1f} {r['images_per_s']:9.0f} "
+          f"{spread:>18s} {compile_text:>8s}{warn}")
+  print("compile = first call (compilation plus one step, or one batch for evaluate_batch); "
+        "steps/s and images/s are medians, spread is min-max over the windows.\n"
+        "train_steps (scanned): many steps in one jitted loop (train_and_evaluate at batch < 16); "
+        "train_steps 1 row/call: the same loop run for one step per call (train_and_evaluate at "
+        "batch >= 16); train_step 1/call: the jitted step alone, on batches already on the "
+        "device.")
+
+  print("\nratios of images/s (> 1: lenet_jax is faster)")
+  ratios = {}
+  for a, b in RATIOS:
+    if a in results and b in results:
+      ratios[f"{a}/{b}"] = results[a]["images_per_s"] / results[b]["images_per_s"]
+      print(f"  {label[a]:48s} / {label[b]:36s} "
+            f"b{results[a]['batch']:<4d} {ratios[f'{a}/{b}']:6.2f}")
+  return ratios
+
+
+def main(argv=None):
+  args = parse_args(argv)
+  if torch is not None and args.torch_threads:
+    torch.set_num_threads(args.torch_threads)
+  info = machine_info()
+  print_machine(info)
+  steps = {SMALL: args.steps_b1, LARGE: args.steps_b128}
+  print(f"windows {args.repeats} per measurement; {steps[SMALL]} steps at batch {SMALL}, "
+        f"{steps[LARGE]} at batch {LARGE}; {args.eval_batches} x {EVAL_BATCH} images for "
+        f"evaluation; MNIST {args.train_size} training images from {args.mnist_dir}")
+  if torch is None:
+    print(TORCH_MISSING)
+
+  ds = data_lib.load_mnist(args.mnist_dir, train_size=args.train_size)
+  # lenet_jax keeps the data on the device (its Trainer gathers batches inside jitted code); the
+  # Flax-examples loop and PyTorch take the host arrays.
+  dev = {k: block(jnp.asarray(v)) for k, v in
+         dict(train_x=ds.train_x, train_y=ds.train_y, test_x=ds.test_x, test_y=ds.test_y).items()}
+  rng = np.random.default_rng(args.seed)
+
+  jobs = [
+      ("lenet_jax_b1_scanned", lambda: bench_lenet_scanned(
+          args, SMALL, steps[SMALL], dev["train_x"], dev["train_y"], rng)),
+      ("flax_b1", lambda: bench_flax(args, SMALL, steps[SMALL], ds.train_x, ds.train_y, rng)),
+      ("torch_b1", lambda: bench_torch(args, SMALL, steps[SMALL], ds.train_x, ds.train_y, rng)),
+      ("lenet_jax_b128_scanned", lambda: bench_lenet_scanned(
+          args, LARGE, steps[LARGE], dev["train_x"], dev["train_y"], rng)),
+      ("lenet_jax_b128_per_call", lambda: bench_lenet_per_call_rows(
+          args, LARGE, steps[LARGE], dev["train_x"], dev["train_y"], rng)),
+      ("lenet_jax_b128_train_step", lambda: bench_lenet_train_step(
+          args, LARGE, steps[LARGE], dev["train_x"], dev["train_y"], rng)),
+      ("flax_b128", lambda: bench_flax(args, LARGE, steps[LARGE], ds.train_x, ds.train_y, rng)),
+      ("torch_b128", lambda: bench_torch(args, LARGE, steps[LARGE], ds.train_x, ds.train_y,
+                                         rng)),
+      ("lenet_jax_eval", lambda: bench_lenet_eval(
+          args, dev["train_x"], dev["train_y"], dev["test_x"], dev["test_y"])),
+  ]
+  results = {}
+  t_start = time.perf_counter()
+  for key, job in jobs:
+    if key.startswith("torch") and torch is None:
+      continue
+    t0 = time.perf_counter()
+    results[key] = job()
+    print(f"  measured {key} in {time.perf_counter() - t0:.1f}s", flush=True)
+
+  ratios = print_table(results)
+  if torch is None:
+    print(f"  (no PyTorch ratios: {TORCH_MISSING})")
+  peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # Linux: KiB
+  total_s = time.perf_counter() - t_start
+  print(f"\npeak resident memory {peak_mib:.0f} MiB (whole process, all variants); "
+        f"measured in {total_s:.0f}s")
+
+  if args.json:
+    write_json_atomic(args.json, {
+        "machine": info, "args": vars(args), "results": results, "ratios": ratios,
+        "peak_rss_mib": peak_mib, "seconds": total_s, "torch_note": None if torch else
+        TORCH_MISSING})
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+  main()
