@@ -10,7 +10,7 @@ What is measured (each number is the median over --repeats timed windows; warm-u
                subsampling, RBF output, MAP loss, SDLM) through the library's own Trainer:
                `train_steps` (many steps scanned inside one jitted call, data on the device), and
                at batch 128 also one step per Python call, both as train_and_evaluate runs it
-               (`train_steps` with one row) and through `train_step`; evaluation
+               (`train_step_at`) and through `train_step`; evaluation
                (`evaluate_batch` on batches of 1000).
   flax loop    a plain LeNet-5 (full C3, tanh, average pooling, linear output, softmax
                cross-entropy, optax SGD) in flax.linen, one jitted step per Python call, fed
@@ -224,16 +224,15 @@ def bench_lenet_scanned(args, batch, steps, train_x, train_y, rng) -> dict:
 
 
 def bench_lenet_per_call_rows(args, batch, steps, train_x, train_y, rng) -> dict:
-  """One step per Python call exactly as train_and_evaluate runs batch >= 16: `train_steps` with
-  a single index row, the batch gathered from the on-device set inside the call."""
+  """One step per Python call exactly as train_and_evaluate runs batch >= 16: `train_step_at`,
+  the batch gathered from the on-device set by its row of the pass's index order."""
   trainer = paper_trainer(batch, train_x.shape[0])
   state = fresh_state(trainer, train_x, train_y, args.seed)
   idx = index_rows(rng, train_x.shape[0], steps, batch)
-  rows = [idx[i:i + 1] for i in range(steps)]    # sliced once, outside the clock
 
   def run(state, n_steps):
     for i in range(n_steps):
-      state, _ = trainer.train_steps(state, train_x, train_y, rows[i % steps], 1)
+      state, _ = trainer.train_step_at(state, train_x, train_y, idx, i % steps)
     return block(state)
 
   t0 = time.perf_counter()
@@ -394,7 +393,7 @@ ROWS = [
     ("flax_b1", "plain LeNet-5, Flax-examples loop"),
     ("torch_b1", "plain LeNet-5, PyTorch loop"),
     ("lenet_jax_b128_scanned", "lenet_jax paper model, train_steps (scanned)"),
-    ("lenet_jax_b128_per_call", "lenet_jax paper model, train_steps 1 row/call"),
+    ("lenet_jax_b128_per_call", "lenet_jax paper model, train_step_at 1/call"),
     ("lenet_jax_b128_train_step", "lenet_jax paper model, train_step 1/call"),
     ("flax_b128", "plain LeNet-5, Flax-examples loop"),
     ("torch_b128", "plain LeNet-5, PyTorch loop"),
@@ -426,8 +425,8 @@ def print_table(results):
   print("compile = first call (compilation plus one step, or one batch for evaluate_batch); "
         "steps/s and images/s are medians, spread is min-max over the windows.\n"
         "train_steps (scanned): many steps in one jitted loop (train_and_evaluate at batch < 16); "
-        "train_steps 1 row/call: the same loop run for one step per call (train_and_evaluate at "
-        "batch >= 16); train_step 1/call: the jitted step alone, on batches already on the "
+        "train_step_at 1/call: one jitted step per call gathering its batch on the device "
+        "(train_and_evaluate at batch >= 16); train_step 1/call: the jitted step alone, on batches already on the "
         "device.")
 
   print("\nratios of images/s (> 1: lenet_jax is faster)")
