@@ -194,6 +194,22 @@ def index_rows(rng, n_images, rows, batch):
   return jnp.asarray(order[:rows * batch].reshape(rows, batch).astype(np.int32))
 
 
+def time_windows(args, run, state, steps, batch, warmup=None, **extra) -> dict:
+  """run(state, n) -> state, timed: the first call (compile + one step) apart, a warm-up, then
+  --repeats windows of `steps` steps."""
+  t0 = time.perf_counter()
+  state = run(state, 1)
+  compile_s = time.perf_counter() - t0
+  state = run(state, args.warmup if warmup is None else warmup)
+  seconds = []
+  for _ in range(args.repeats):
+    t0 = time.perf_counter()
+    state = run(state, steps)
+    seconds.append(time.perf_counter() - t0)
+  return summarise(seconds, steps, batch, compile_s=compile_s, finite=finite(state["params"]),
+                   **extra)
+
+
 def bench_lenet_scanned(args, batch, steps, train_x, train_y, rng) -> dict:
   """`train_steps`: `chunk` index rows per call (one compiled program), the first n used."""
   trainer = paper_trainer(batch, train_x.shape[0])
@@ -209,18 +225,10 @@ def bench_lenet_scanned(args, batch, steps, train_x, train_y, rng) -> dict:
       done += n
     return block(state)
 
-  # n is dynamic, so a first call of one step compiles the same program the windows run.
-  t0 = time.perf_counter()
-  state = run(state, 1)
-  compile_s = time.perf_counter() - t0
-  state = run(state, min(chunk, max(args.warmup, 1)))   # warm-up: one call, same program
-  seconds = []
-  for _ in range(args.repeats):
-    t0 = time.perf_counter()
-    state = run(state, steps)
-    seconds.append(time.perf_counter() - t0)
-  return summarise(seconds, steps, batch, compile_s=compile_s, steps_per_call=chunk,
-                   finite=finite(state["params"]))
+  # n is dynamic, so a first call of one step compiles the same program the windows run; the
+  # warm-up is one call of the same program.
+  return time_windows(args, run, state, steps, batch, warmup=min(chunk, max(args.warmup, 1)),
+                      steps_per_call=chunk)
 
 
 def bench_lenet_per_call_rows(args, batch, steps, train_x, train_y, rng) -> dict:
@@ -235,16 +243,7 @@ def bench_lenet_per_call_rows(args, batch, steps, train_x, train_y, rng) -> dict
       state, _ = trainer.train_step_at(state, train_x, train_y, idx, i % steps)
     return block(state)
 
-  t0 = time.perf_counter()
-  state = run(state, 1)
-  compile_s = time.perf_counter() - t0
-  state = run(state, args.warmup)
-  seconds = []
-  for _ in range(args.repeats):
-    t0 = time.perf_counter()
-    state = run(state, steps)
-    seconds.append(time.perf_counter() - t0)
-  return summarise(seconds, steps, batch, compile_s=compile_s, finite=finite(state["params"]))
+  return time_windows(args, run, state, steps, batch)
 
 
 def bench_lenet_train_step(args, batch, steps, train_x, train_y, rng) -> dict:
@@ -260,16 +259,7 @@ def bench_lenet_train_step(args, batch, steps, train_x, train_y, rng) -> dict:
       state, _ = trainer.train_step(state, batches[i % len(batches)])
     return block(state)
 
-  t0 = time.perf_counter()
-  state = run(state, 1)
-  compile_s = time.perf_counter() - t0
-  state = run(state, args.warmup)
-  seconds = []
-  for _ in range(args.repeats):
-    t0 = time.perf_counter()
-    state = run(state, steps)
-    seconds.append(time.perf_counter() - t0)
-  return summarise(seconds, steps, batch, compile_s=compile_s, finite=finite(state["params"]))
+  return time_windows(args, run, state, steps, batch)
 
 
 def bench_lenet_eval(args, train_x, train_y, test_x, test_y) -> dict:
