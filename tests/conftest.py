@@ -9,8 +9,15 @@ sys.path.insert(0, str(ROOT))
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
 
 
+def require_mnist():
+  """The real MNIST files are part of the test setup (../shared/data/mnist): without them the
+  tests fail with the fix, rather than skip and pass silently."""
+  if not MNIST_DIR.is_dir():
+    pytest.fail(f"MNIST IDX files not found at {MNIST_DIR}: place the four MNIST IDX files "
+                "there (the repository expects ../shared beside it)")
+  return MNIST_DIR
+
+
 @pytest.fixture(scope="session")
 def mnist_dir():
-  if not MNIST_DIR.is_dir():
-    pytest.skip(f"MNIST IDX files not found at {MNIST_DIR}")
-  return str(MNIST_DIR)
+  return str(require_mnist())

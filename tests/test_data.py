@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 from lenet_jax import data
 from lenet_jax.data import MnistError
 
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+from conftest import MNIST_DIR, require_mnist
 
 # Published MNIST facts (LeCun's page / torchvision), not derived from this code.
 TRAIN_FIRST_LABELS = [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
@@ -25,14 +25,9 @@ TEST_CLASS_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081
 
 
-def requires_real_mnist():
-  if not MNIST_DIR.is_dir():
-    pytest.skip(f"real MNIST IDX folder {MNIST_DIR} is absent")
-
-
 @pytest.fixture(scope="module")
 def real():
-  requires_real_mnist()
+  require_mnist()
   return data.load_idx_dir(MNIST_DIR)
 
 
@@ -318,7 +313,7 @@ def test_fuzz_byte_flips(kind, gz, data_):
 @FUZZ
 @given(data_=st.data())
 def test_fuzz_real_gz_head(data_):
-  requires_real_mnist()
+  require_mnist()
   head = bytearray(real_gz_head())
   head = head[:data_.draw(st.integers(0, len(head)))]
   for pos in data_.draw(st.lists(st.integers(0, max(len(head) - 1, 0)), max_size=4)):
@@ -402,7 +397,7 @@ def test_load_mnist_bad_values(small_dir, kwargs, words):
 
 
 def test_load_mnist_real(real):
-  del real  # only for the skip
+  del real  # only to require the files
   m = data.load_mnist(MNIST_DIR, train_size=10, validation=1000)
   assert m.train_y.tolist() == TRAIN_FIRST_LABELS
   assert m.train_x.shape == (10, 32, 32, 1)
