@@ -24,8 +24,17 @@ flags.DEFINE_integer("batch_size", None, "Patterns per update (overrides the con
 flags.DEFINE_string("mnist_dir", None,
                     "Folder of the four MNIST IDX files, gzipped or not (default: "
                     "$LENET_MNIST_DIR, else tensorflow-datasets).")
+flags.DEFINE_integer("seeds", None, "Train this many seeds (seed, seed+1, ...) together, vmapped.")
+flags.DEFINE_multi_string("vary", [], "Also train every value of a field together, vmapped: "
+                          "--vary=sdlm_mu=0.05,0.1 (fields: seed, sdlm_mu, map_j, "
+                          "learning_rate; repeatable, combinations are crossed).")
 flags.DEFINE_multi_string("set", [], "Override any config field: --set=name=value (repeatable).")
 flags.DEFINE_bool("progress", True, "Show a progress bar per pass.")
+flags.DEFINE_bool("overwrite", False, "Replace the results and checkpoints already in --workdir "
+                  "(by default a rerun with the same config resumes from the last checkpoint, "
+                  "and a different config is refused).")
+flags.DEFINE_bool("deterministic", False, "Ask XLA for deterministic reductions on GPU "
+                  "(--xla_gpu_deterministic_ops; slower). CPU runs are deterministic anyway.")
 
 
 def _fail(message: str) -> None:
@@ -36,7 +45,9 @@ def _fail(message: str) -> None:
 def build_config(module, argv_overrides):
   config = module.get_config()
   overrides = list(argv_overrides)
-  for name in ("seed", "epochs", "batch_size", "mnist_dir"):
+  if FLAGS.vary:
+    overrides.insert(0, f"vary={tuple(FLAGS.vary)!r}")
+  for name in ("seed", "seeds", "epochs", "batch_size", "mnist_dir"):
     value = getattr(FLAGS, name)
     if value is not None:
       if name not in config:
@@ -47,6 +58,25 @@ def build_config(module, argv_overrides):
 
 
 def _summary(results) -> None:
+  lanes = results["lanes"]
+  if len(lanes) > 1:
+    print(f"\n{'seed':>5s}  {'overrides':24s} {'test error (%)':>14s} {'training (%)':>12s}  status")
+    finals = []
+    for lane in lanes:
+      last = lane["passes"][-1] if lane["passes"] else {}
+      over = ", ".join(f"{k}={v}" for k, v in lane["overrides"].items()) or "-"
+      te, tr = last.get("test_error", float("nan")), last.get("train_error", float("nan"))
+      print(f"{lane['seed']:5d}  {over:24s} {te:14.2f} {tr:12.2f}  {lane['status']}")
+      if lane["status"] == "done":
+        finals.append(te)
+    if finals:
+      import numpy as np
+      print(f"test error over {len(finals)} finished lanes: mean {np.mean(finals):.2f}%, std "
+            f"{np.std(finals, ddof=1) if len(finals) > 1 else 0.0:.2f}, min {min(finals):.2f}, "
+            f"max {max(finals):.2f}; paper (one run): "
+            f"{results.get('paper_test_error') or '-'}")
+    print(f"seconds: {results['total_seconds']:.0f}")
+    return
   last = results["passes"][-1]
   paper = results.get("paper_test_error")
   print()
@@ -77,17 +107,32 @@ def main(argv):
     module.run(config, workdir)
     return
 
+  if FLAGS.deterministic:
+    # Read when the backend starts, which has not happened yet.
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                               + " --xla_gpu_deterministic_ops=true").strip()
   # Imported here so that the demonstrations start without compiling anything.
   from lenet_jax import data, train
   try:
-    results = train.train_and_evaluate(config, workdir, progress=FLAGS.progress)
+    results = train.train_and_evaluate(config, workdir, progress=FLAGS.progress,
+                                       overwrite=FLAGS.overwrite)
+  except train.Interrupted as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(130)
   except (data.MnistError, train.DivergenceError, ValueError) as e:
     _fail(str(e))
   _summary(results)
   print(f"\nresults: {os.path.join(workdir, 'results.json')}")
 
 
+def _parse_flags(argv):
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    _fail(f"{e}; flags are written --name=value, see --helpfull")
+
+
 if __name__ == "__main__":
   # absl logs at INFO by default, which floods the console with XLA backend probing.
   FLAGS.set_default("verbosity", -1)
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)

@@ -15,6 +15,10 @@ def paper_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.experiment = "c3_partial"
   c.seed = 0
+  # Models trained together in one vmapped program (lenet_jax.train.lanes_of): `seeds` seeds
+  # from `seed` up, for every combination of the `vary` entries ("sdlm_mu=0.05,0.1", ...).
+  c.seeds = 1
+  c.vary = ()
   # Model (lenet_jax.model.LeNet5).
   c.c3 = "partial"                  # partial (Table I) | full
   c.pooling = "trainable"           # trainable (subsample + squash) | avg | max
@@ -43,6 +47,9 @@ def paper_config() -> ml_collections.ConfigDict:
   c.batch_size = 1
   c.steps_per_call = 0              # optimiser steps per jitted call; 0 = chosen from batch_size
   c.eval_batch_size = 1000
+  # Reliability.
+  c.checkpoint_every = 10000        # optimiser steps between mid-pass checkpoints (0: per pass)
+  c.checkpoint_keep = 3             # checkpoints kept in workdir/checkpoints
   # Data.
   c.mnist_dir = ""                  # IDX folder; "" = $LENET_MNIST_DIR, else tensorflow-datasets
   c.train_size = 0                  # 0 = all 60,000

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import stat
 from pathlib import Path
 from typing import NamedTuple
 import zlib
@@ -50,8 +51,8 @@ def read_idx(path: str | os.PathLike, kind: str) -> np.ndarray:
 
   try:
     data = path.read_bytes()
-  except OSError as e:
-    raise fail(f"cannot read the file ({e.strerror or e})") from e
+  except (OSError, ValueError) as e:  # ValueError: e.g. a NUL byte in the path
+    raise fail(f"cannot read the file ({getattr(e, 'strerror', None) or e})") from e
   if data[:2] == b"\x1f\x8b":
     try:
       data = gzip.decompress(data)
@@ -99,11 +100,19 @@ def load_idx_dir(mnist_dir: str | os.PathLike) -> dict[str, tuple[np.ndarray, np
   small hand-made files load too.
   """
   mnist_dir = Path(mnist_dir)
-  if not mnist_dir.is_dir():
-    raise MnistError(f"MNIST folder {mnist_dir} does not exist; {_FIX}.")
+  # os.stat rather than Path.is_dir, which (Python < 3.14) lets some OSErrors through: a name
+  # too long, a parent without search permission, ...
+  try:
+    is_dir = stat.S_ISDIR(os.stat(mnist_dir).st_mode)
+  except (OSError, ValueError) as e:  # ValueError: e.g. a NUL byte in the path
+    problem = ("does not exist" if isinstance(e, (FileNotFoundError, NotADirectoryError))
+               else f"cannot be read ({getattr(e, 'strerror', None) or e})")
+    raise MnistError(f"MNIST folder {mnist_dir} {problem}; {_FIX}.") from e
+  if not is_dir:
+    raise MnistError(f"MNIST folder {mnist_dir} is not a folder; {_FIX}.")
   paths, missing = {}, []
   for name in sum(FILES.values(), ()):
-    found = [mnist_dir / n for n in (name, name + ".gz") if (mnist_dir / n).is_file()]
+    found = [mnist_dir / n for n in (name, name + ".gz") if os.path.isfile(mnist_dir / n)]
     if found:
       paths[name] = found[0]
     else:

@@ -41,8 +41,19 @@ class Stage(NamedTuple):
   curvature: Optional[Callable] = None
 
 
+# Below this many images per model, convolutions run as im2col + matmul (ops.conv2d): on CPU
+# that measured 1.5x faster per step at batch 1 and 2x faster for 8 vmapped models at batch 1,
+# while XLA's own convolution is 1.8x faster at batch 128 (the same sums either way).
+IM2COL_MAX_BATCH = 16
+
+
+def _conv(x, w, b):
+  impl = "im2col" if x.shape[0] < IM2COL_MAX_BATCH else "xla"
+  return ops.batched(ops.conv2d, impl=impl)(x, w, b)
+
+
 def _conv_stage(name, k, cin, cout, size, act, table=None):
-  conv = ops.batched(ops.conv2d)
+  conv = _conv
   if table is None or table.all():
     params = {"w": ((k, k, cin, cout), k * k * cin), "b": ((cout,), k * k * cin)}
     return Stage(name, lambda p, x: conv(x, p["w"], p["b"]), act, params, cout, size,

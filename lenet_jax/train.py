@@ -4,11 +4,15 @@
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
+import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from typing import Any
 
@@ -35,34 +39,97 @@ def make_model(config) -> LeNet5:
 
 
 def make_loss(config):
-  """loss(scores, labels) for the configured output and loss."""
+  """loss(scores, labels, j) for the configured output and loss (j: Eq. 9's constant, per model
+  so that models trained together can differ in it; ignored by the other losses)."""
   if config.output == "linear" and config.loss != "cross_entropy":
     raise ValueError(f"output 'linear' gives logits: use loss=cross_entropy, not {config.loss!r}")
   if config.output != "linear" and config.loss == "cross_entropy":
     raise ValueError(f"output {config.output!r} gives RBF distances: use loss=map or mle")
-  return losses.loss_fn(config.loss, config.map_j)
+  if config.loss == "map":
+    return losses.map_loss
+  base = losses.loss_fn(config.loss)
+  return lambda scores, labels, j: base(scores, labels)
 
 
 def make_optimizer(config, steps_per_pass: int):
-  """(optax transform, learning-rate schedule over steps)."""
+  """(optax transform, learning-rate schedule over steps). The values a lane may change (mu, the
+  SGD/Adam rate) are injected hyperparameters: arrays in the optimiser state, set per lane."""
   if config.optimizer == "sdlm":
     schedule = sdlm.paper_schedule(steps_per_pass, tuple(config.sdlm_etas),
                                    tuple(config.sdlm_eta_passes))
-    return sdlm.sdlm(schedule, mu=config.sdlm_mu), schedule
+    return optax.inject_hyperparams(sdlm.sdlm)(learning_rate=schedule, mu=config.sdlm_mu), schedule
   if config.optimizer in ("sgd", "adam"):
     if config.learning_rate <= 0:
       raise ValueError(f"optimizer={config.optimizer} needs learning_rate > 0, "
-                       f"got {config.learning_rate}")
-    schedule = optax.constant_schedule(config.learning_rate)
-    return getattr(optax, config.optimizer)(schedule), schedule
+                       f"got {config.learning_rate}; e.g. --set=learning_rate=0.001")
+    tx = optax.inject_hyperparams(getattr(optax, config.optimizer))(
+        learning_rate=config.learning_rate)
+    return tx, (lambda step: config.learning_rate)
   raise ValueError(f"unknown optimizer {config.optimizer!r}; use sdlm, sgd or adam")
 
 
-class Trainer:
-  """The jitted functions of one configuration. State is a plain dict pytree:
-  {"params", "opt_state", "step", "key"}."""
+# Config fields that may differ between models trained in one vmapped program: they change
+# values, not shapes or code, so each lane carries its own as an array.
+LANE_FIELDS = ("seed", "sdlm_mu", "map_j", "learning_rate")
 
-  def __init__(self, config, steps_per_pass: int):
+
+def lanes_of(config) -> list[dict]:
+  """The models trained together: for every combination of `config.vary` ("field=v1,v2,...";
+  fields from LANE_FIELDS), `config.seeds` seeds counting up from `config.seed`."""
+  axes = []
+  for item in config.vary:
+    field, _, values = item.partition("=")
+    field = field.strip()
+    if field not in LANE_FIELDS or not values:
+      raise ValueError(f"vary={item!r}: expected field=v1,v2,... with field one of "
+                       f"{', '.join(LANE_FIELDS)}")
+    try:
+      parsed = [int(v) if field == "seed" else float(v) for v in values.split(",")]
+    except ValueError:
+      raise ValueError(f"vary={item!r}: values must be numbers") from None
+    axes.append((field, parsed))
+  if config.seeds < 1:
+    raise ValueError(f"seeds must be >= 1, got {config.seeds}")
+  base = {f: config[f] for f in LANE_FIELDS}
+  lanes = []
+  for combo in itertools.product(*[vals for _, vals in axes]):
+    lane = dict(base, **{f: v for (f, _), v in zip(axes, combo)})
+    first = lane["seed"]
+    lanes.extend(dict(lane, seed=first + k) for k in range(config.seeds))
+  return lanes
+
+
+def over_lanes(fn, in_axes, mesh=None):
+  """fn vmapped over the leading lane axis of the arguments with in_axes 0 (every output has a
+  lane axis). With one lane the axis is squeezed instead: vmapping a convolution over its
+  weights turns it into a grouped convolution, which XLA's CPU backend runs far slower than a
+  plain one. With a mesh, each device runs this on its own lanes (shard_map over the mesh's
+  "lanes" axis): letting XLA's partitioner split the vmapped program instead gave wrong numbers
+  for the grouped C5 convolution (JAX 0.10.2, 4 CPU devices)."""
+  vmapped = jax.vmap(fn, in_axes=in_axes)
+
+  def run(*args):
+    lanes = next(jax.tree_util.tree_leaves(a)[0].shape[0] for a, ax in zip(args, in_axes)
+                 if ax == 0)
+    if lanes != 1:
+      return vmapped(*args)
+    one = [jax.tree.map(lambda v: v[0], a) if ax == 0 else a for a, ax in zip(args, in_axes)]
+    return jax.tree.map(lambda v: v[None], fn(*one))
+
+  if mesh is None:
+    return run
+  spec = jax.sharding.PartitionSpec
+  # check_vma=False: the loops start their metric sums from constants that are not per-lane.
+  return jax.shard_map(run, mesh=mesh, out_specs=spec("lanes"), check_vma=False,
+                       in_specs=tuple(spec("lanes") if ax == 0 else spec() for ax in in_axes))
+
+
+class Trainer:
+  """The jitted functions of one configuration. The state of one model is a plain dict pytree:
+  {"params", "opt_state", "step", "key", "map_j"}; the lane_* functions take the states of
+  several models stacked on a leading axis (one per lane)."""
+
+  def __init__(self, config, steps_per_pass: int, mesh=None):
     self.config = config
     self.model = make_model(config)
     self.loss = make_loss(config)
@@ -73,14 +140,37 @@ class Trainer:
     self.train_step = jax.jit(self._train_step, donate_argnums=0)
     self.train_steps = jax.jit(self._train_steps, donate_argnums=0)
     self.train_step_at = jax.jit(self._train_step_at, donate_argnums=0)
-    self.evaluate_batch = jax.jit(self._evaluate_batch)
+    self._evaluate_jit = jax.jit(self._evaluate_batch)
     self.hessian = jax.jit(self._hessian)
+    self.lane_init = jax.jit(over_lanes(self.init, (0, 0, 0, 0), mesh))
+    self.lane_train_steps = jax.jit(
+        over_lanes(self._train_steps, (0, None, None, 0, None), mesh), donate_argnums=0)
+    self.lane_train_step_at = jax.jit(
+        over_lanes(self._train_step_at, (0, None, None, 0, None), mesh), donate_argnums=0)
+    self.lane_refresh = jax.jit(over_lanes(self._refresh, (0, None, None, None, None), mesh),
+                                donate_argnums=0)
+    self.lane_order = jax.jit(over_lanes(self._order, (0, None, None, None, None)),
+                              static_argnums=(2, 3, 4))
 
-  def init(self, seed: int):
+  def init(self, seed, mu=None, j=None, lr=None):
+    """The state of one model; mu, j and lr default to the config's."""
+    c = self.config
     key = jax.random.PRNGKey(seed)
     params = self.model.init(jax.random.fold_in(key, 0), jnp.zeros((1, 32, 32, 1)))["params"]
-    return {"params": params, "opt_state": self.tx.init(params),
-            "step": jnp.zeros([], jnp.int32), "key": jax.random.fold_in(key, 1)}
+    opt_state = self.tx.init(params)
+    if c.optimizer == "sdlm":
+      opt_state = optax.tree_utils.tree_set(opt_state, mu=jnp.float32(c.sdlm_mu if mu is None else mu))
+    else:
+      opt_state = optax.tree_utils.tree_set(
+          opt_state, learning_rate=jnp.float32(c.learning_rate if lr is None else lr))
+    return {"params": params, "opt_state": opt_state, "step": jnp.zeros([], jnp.int32),
+            "key": jax.random.fold_in(key, 1),
+            "map_j": jnp.float32(c.map_j if j is None else j)}
+
+  def init_lanes(self, lanes: list[dict]):
+    col = lambda f, dt: jnp.asarray([lane[f] for lane in lanes], dt)
+    return self.lane_init(col("seed", jnp.int32), col("sdlm_mu", jnp.float32),
+                          col("map_j", jnp.float32), col("learning_rate", jnp.float32))
 
   def _train_step(self, state, batch):
     """One optimiser step on batch = (images, labels). Returns (state, metrics); the metrics
@@ -89,14 +179,13 @@ class Trainer:
 
     def loss_fn(params):
       scores = self.model.apply({"params": params}, x)
-      return self.loss(scores, y), scores
+      return self.loss(scores, y, state["map_j"]), scores
 
     (loss, scores), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
     updates, opt_state = self.tx.update(grads, state["opt_state"], state["params"])
     params = optax.apply_updates(state["params"], updates)
     errors = jnp.sum(losses.predict(scores, self.output) != y)
-    new = {"params": params, "opt_state": opt_state, "step": state["step"] + 1,
-           "key": state["key"]}
+    new = dict(state, params=params, opt_state=opt_state, step=state["step"] + 1)
     return new, {"loss": loss, "errors": errors}
 
   def _train_steps(self, state, images, labels, idx, n):
@@ -118,30 +207,50 @@ class Trainer:
     rows = jax.lax.dynamic_index_in_dim(order, i, keepdims=False)
     return self._train_step(state, (images[rows], labels[rows]))
 
-  def _evaluate_batch(self, params, x, y):
+  def _evaluate_batch(self, params, x, y, j):
     scores = self.model.apply({"params": params}, x)
-    per_example_loss = jax.vmap(lambda s, t: self.loss(s[None], t[None]))(scores, y)
+    per_example_loss = jax.vmap(lambda s, t: self.loss(s[None], t[None], j))(scores, y)
     return jnp.sum(losses.predict(scores, self.output) != y), jnp.sum(per_example_loss)
 
-  def _hessian(self, params, x, y):
-    head_loss = lambda z, t: self.loss(self.head(z), t)
+  def evaluate_batch(self, params, x, y, j=None):
+    """(errors, summed loss) of one model on a batch."""
+    return self._evaluate_jit(params, x, y, jnp.float32(self.config.map_j if j is None else j))
+
+  def _hessian(self, params, x, y, j):
+    head_loss = lambda z, t: self.loss(self.head(z), t, j)
     return sdlm.gauss_newton_diag(self.stages, head_loss, params, x, y)
 
-  def evaluate(self, params, images, labels) -> dict:
-    """Error rate (%) and mean loss of `params` on a split held on the device."""
+  def _refresh(self, state, images, labels, epoch, step):
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(state["key"], epoch), 1), step)
+    samples = min(self.config.sdlm_samples, images.shape[0])
+    idx = jax.random.choice(key, images.shape[0], (samples,), replace=False)
+    h = self._hessian(state["params"], images[idx], labels[idx], state["map_j"])
+    leaves = jax.tree_util.tree_leaves(h)
+    h_range = (jnp.min(jnp.stack([v.min() for v in leaves])),
+               jnp.max(jnp.stack([v.max() for v in leaves])))
+    return dict(state, opt_state=sdlm.set_hessian(state["opt_state"], h)), h_range
+
+  def _order(self, state, epoch, n_train, steps, batch):
+    """This pass's shuffled (steps, batch) rows of the n_train training images for one model."""
+    key = jax.random.fold_in(jax.random.fold_in(state["key"], epoch), 0)
+    return jax.random.permutation(key, n_train)[:steps * batch].reshape(steps, batch)
+
+  def evaluate(self, params, images, labels, j=None) -> dict:
+    """Error rate (%) and mean loss of one model's `params` on a split held on the device."""
     n, bs = images.shape[0], self.config.eval_batch_size
     errors, total = 0, 0.0
     for start in range(0, n, bs):
-      e, l = self.evaluate_batch(params, images[start:start + bs], labels[start:start + bs])
+      e, l = self.evaluate_batch(params, images[start:start + bs], labels[start:start + bs], j)
       errors, total = errors + int(e), total + float(l)
     return {"error": 100.0 * errors / n, "loss": total / n, "errors": errors}
 
   def refresh_hessian(self, state, images, labels, epoch: int, step: int = 0):
-    """Re-estimates SDLM's h on `sdlm_samples` random training patterns (before a pass, and
-    at `step` within it)."""
+    """Re-estimates SDLM's h of one model on `sdlm_samples` random training patterns (before a
+    pass, and at `step` within it). Returns (state, h)."""
     key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(state["key"], epoch), 1), step)
-    idx = jax.random.choice(key, images.shape[0], (self.config.sdlm_samples,), replace=False)
-    h = self.hessian(state["params"], images[idx], labels[idx])
+    samples = min(self.config.sdlm_samples, images.shape[0])
+    idx = jax.random.choice(key, images.shape[0], (samples,), replace=False)
+    h = self.hessian(state["params"], images[idx], labels[idx], state["map_j"])
     state["opt_state"] = sdlm.set_hessian(state["opt_state"], h)
     return state, h
 
@@ -189,6 +298,7 @@ def write_json_atomic(path: str, obj: Any) -> None:
   directory = os.path.dirname(os.path.abspath(path))
   fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
   try:
+    os.chmod(tmp, 0o644)   # mkstemp makes it owner-only; results are for sharing
     with os.fdopen(fd, "w") as f:
       json.dump(obj, f, indent=2, sort_keys=False)
       f.write("\n")
@@ -207,12 +317,151 @@ def _progress(total, desc, enabled):
               file=sys.stderr, dynamic_ncols=True)
 
 
-def train_and_evaluate(config, workdir: str, *, progress: bool = True) -> dict:
-  """Trains `config` and writes workdir/results.json; returns the same dict."""
+def _lane_record(lane: dict, config) -> dict:
+  varied = {f: lane[f] for f in LANE_FIELDS if f != "seed" and lane[f] != config[f]}
+  return {"seed": lane["seed"], "overrides": varied, "passes": [], "status": "running"}
+
+
+class Interrupted(RuntimeError):
+  """SIGINT or SIGTERM arrived; a checkpoint was written and the run can be resumed."""
+
+
+class WorkdirError(ValueError):
+  """The workdir cannot be used: not writable, another config's results, a corrupt checkpoint."""
+
+
+# Config fields that do not change what a run computes, so a workdir may be resumed with others.
+_RESUMABLE_DIFFERENCES = ("mnist_dir", "eval_batch_size")
+
+
+def _config_mismatch(saved: dict, config) -> list[str]:
+  now = json.loads(json.dumps(config.to_dict()))
+  keys = sorted((set(saved) | set(now)) - set(_RESUMABLE_DIFFERENCES))
+  return [k for k in keys if saved.get(k) != now.get(k)]
+
+
+def _prepare_workdir(workdir: str, config, overwrite: bool):
+  """Creates workdir, or checks that the results already in it are this config's. Returns the
+  latest checkpoint step there (None: start from scratch)."""
+  results_path = os.path.join(workdir, "results.json")
+  ckpt_dir = os.path.join(workdir, "checkpoints")
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    fd, probe = tempfile.mkstemp(dir=workdir, prefix=".tmp-probe")
+    os.close(fd)
+    os.unlink(probe)
+  except OSError as e:
+    raise WorkdirError(f"workdir {workdir!r} is not writable ({e.strerror}); choose another "
+                       "--workdir") from None
+  if overwrite:
+    for path in (results_path, ckpt_dir):
+      if os.path.isdir(path):
+        shutil.rmtree(path)
+      elif os.path.exists(path):
+        os.unlink(path)
+    return None
+  if os.path.exists(results_path):
+    try:
+      with open(results_path) as f:
+        saved = json.load(f).get("config", {})
+    except (OSError, ValueError) as e:
+      raise WorkdirError(f"{results_path} is unreadable ({e}); rerun with --overwrite to start "
+                         "over") from None
+    diff = _config_mismatch(saved, config)
+    if diff:
+      raise WorkdirError(
+          f"workdir {workdir!r} holds results of a different config (differs in: "
+          f"{', '.join(diff)}); use another --workdir, or --overwrite to replace them")
+  if not os.path.isdir(ckpt_dir):
+    return None
+  steps = sorted(int(d) for d in os.listdir(ckpt_dir) if d.isdigit())
+  return steps[-1] if steps else None
+
+
+def _checkpoint_manager(workdir: str, keep: int):
+  import orbax.checkpoint as ocp
+  # Synchronous saves: the state is donated to the next training call right after a save.
+  options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
+                                         enable_async_checkpointing=False)
+  return ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints")),
+                               options=options)
+
+
+def _save(manager, step: int, state, meta: dict) -> None:
+  import orbax.checkpoint as ocp
+  manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                             meta=ocp.args.JsonSave(meta)), force=True)
+
+
+def _restore(manager, step: int, template):
+  import orbax.checkpoint as ocp
+  try:
+    got = manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(template), meta=ocp.args.JsonRestore()))
+  except Exception as e:   # orbax raises many types for damaged files; all mean the same here
+    raise WorkdirError(f"checkpoint {os.path.join(manager.directory, str(step))} is unreadable "
+                       f"({type(e).__name__}: {str(e)[:200]}); rerun with --overwrite to start "
+                       "over") from None
+  return got["state"], got["meta"]
+
+
+class _Signals:
+  """Turns SIGINT and SIGTERM into a flag the training loop checks between jitted calls."""
+
+  def __init__(self):
+    self.received = None
+
+  def __enter__(self):
+    self._old = {}
+    if threading.current_thread() is threading.main_thread():
+      for sig in (signal.SIGINT, signal.SIGTERM):
+        self._old[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    self.received = signal.Signals(signum).name
+
+  def __exit__(self, *exc):
+    for sig, old in self._old.items():
+      signal.signal(sig, old)
+
+
+def _lane_mesh(n_lanes: int):
+  """A one-axis mesh over all local devices for the lane axis, or None with one device (or a
+  lane count they do not divide). Auto axes: with JAX 0.10's default Explicit axes a vmapped
+  convolution fails to shard."""
+  n_dev = jax.local_device_count()
+  if n_dev == 1 or n_lanes % n_dev:
+    if n_dev > 1:
+      print(f"note: {n_lanes} lanes do not divide over {n_dev} devices; using one device",
+            file=sys.stderr)
+    return None
+  return jax.make_mesh((n_dev,), ("lanes",), axis_types=(jax.sharding.AxisType.Auto,))
+
+
+def train_and_evaluate(config, workdir: str, *, progress: bool = True,
+                       overwrite: bool = False) -> dict:
+  """Trains `config` and writes workdir/results.json; returns the same dict.
+
+  All the models of `lanes_of(config)` (config.seeds seeds, times the values of config.vary)
+  train together in one compiled program, vmapped over a leading lane axis (sharded over the
+  local devices); each has its own initialisation, data order, Hessian estimates and
+  hyperparameters, and its own entry in results["lanes"]. With one lane, results["passes"] and
+  results["final_test_error"] are its.
+
+  Checkpoints (orbax) go to workdir/checkpoints after every pass and every
+  `checkpoint_every` steps; rerunning with the same workdir and config resumes from the latest
+  one and ends with the same numbers as a run never interrupted. SIGINT/SIGTERM write a
+  checkpoint and raise Interrupted.
+  """
   if config.epochs < 1:
     raise ValueError(f"epochs must be >= 1, got {config.epochs}")
   if config.batch_size < 1:
     raise ValueError(f"batch_size must be >= 1, got {config.batch_size}")
+  if config.checkpoint_every < 0 or config.checkpoint_keep < 1:
+    raise ValueError("checkpoint_every must be >= 0 and checkpoint_keep >= 1, got "
+                     f"{config.checkpoint_every} and {config.checkpoint_keep}")
+  lanes = lanes_of(config)
   ds = data_lib.load_mnist(config.mnist_dir or None, train_size=config.train_size,
                            subset=config.train_subset, validation=config.validation,
                            seed=config.seed)
@@ -220,91 +469,198 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True) -> dict:
   if config.batch_size > n_train:
     raise ValueError(f"batch_size {config.batch_size} is larger than the training set "
                      f"({n_train} images); lower batch_size or raise train_size")
-  os.makedirs(workdir, exist_ok=True)
+  steps_per_pass = n_train // config.batch_size
+  n_lanes = len(lanes)
+  mesh = _lane_mesh(n_lanes)
+  trainer = Trainer(config, steps_per_pass, mesh)
+  chunk = _steps_per_call(config, steps_per_pass)
+  # Everything above validates the config and the data; only now is anything written.
+  resume_step = _prepare_workdir(workdir, config, overwrite)
 
   # The whole dataset lives on the device once; batches are gathered inside jitted code.
   train_x, train_y = jnp.asarray(ds.train_x), jnp.asarray(ds.train_y)
   test_x, test_y = jnp.asarray(ds.test_x), jnp.asarray(ds.test_y)
   val = (jnp.asarray(ds.val_x), jnp.asarray(ds.val_y)) if ds.val_x.shape[0] else None
 
-  steps_per_pass = n_train // config.batch_size
-  trainer = Trainer(config, steps_per_pass)
-  state = trainer.init(config.seed)
-  chunk = _steps_per_call(config, steps_per_pass)
-  n_params = sum(int(np.prod(p.shape)) for p in jax.tree_util.tree_leaves(state["params"]))
+  if mesh is not None:
+    # The training set is replicated on every device; each device trains its own lanes.
+    train_x, train_y = (jax.device_put(a, jax.sharding.NamedSharding(
+        mesh, jax.sharding.PartitionSpec())) for a in (train_x, train_y))
+  state = trainer.init_lanes(lanes)
+  params0 = jax.tree.map(lambda v: v[0], state["params"])
+  n_params = sum(int(np.prod(p.shape)) for p in jax.tree_util.tree_leaves(params0))
 
   results = {
-      "experiment": config.experiment, "config": config.to_dict(), "parameters": n_params,
+      "experiment": config.experiment, "parameters": n_params,
+      "config": json.loads(json.dumps(config.to_dict())),   # as results.json holds it
       "layers": describe(trainer.model), "train_images": n_train,
       "test_images": int(test_x.shape[0]), "device": _device(), "versions": _versions(),
       "paper_test_error": PAPER_TEST_ERROR.get(config.experiment), "passes": [],
-      "status": "running",
+      "lanes": [_lane_record(lane, config) for lane in lanes], "status": "running",
   }
-  compile_start = time.perf_counter()
-  for epoch in range(config.epochs):
-    t0 = time.perf_counter()
-    record = {"pass": epoch + 1}
-    segments = _segments(config, epoch, steps_per_pass, chunk)
-    if config.optimizer == "sdlm":
-      state, h = trainer.refresh_hessian(state, train_x, train_y, epoch)
-      eta = float(trainer.schedule(state["step"]))
-      hs = jnp.concatenate([v.ravel() for v in jax.tree_util.tree_leaves(h)])
-      record.update(eta=eta, effective_lr_min=float(eta / (config.sdlm_mu + hs.max())),
-                    effective_lr_max=float(eta / (config.sdlm_mu + hs.min())))
-    perm_key = jax.random.fold_in(jax.random.fold_in(state["key"], epoch), 0)
-    order = jax.random.permutation(perm_key, n_train)[:steps_per_pass * config.batch_size]
-    order = order.reshape(steps_per_pass, config.batch_size)
-    order = jnp.concatenate([order, order[:chunk]])   # padding for the last call's unused rows
-    bar = _progress(steps_per_pass * config.batch_size, f"pass {epoch + 1}/{config.epochs}",
-                    progress)
-    loss_sum, errors = 0.0, 0
-    for start, stop, refresh in segments:
-      if refresh and start > 0:
-        state, _ = trainer.refresh_hessian(state, train_x, train_y, epoch, start)
-      if chunk == 1:
-        # One jitted step per call; the metrics stay on the device until the segment ends.
-        seg_loss, seg_errors = 0.0, 0
-        for i in range(start, stop):
-          state, m = trainer.train_step_at(state, train_x, train_y, order, i)
-          seg_loss, seg_errors = seg_loss + m["loss"], seg_errors + m["errors"]
-      else:
-        # Every call gets `chunk` rows (one compiled program) and uses the first stop - start.
-        state, m = trainer.train_steps(state, train_x, train_y, order[start:start + chunk],
-                                       stop - start)
-        seg_loss, seg_errors = m["loss"], m["errors"]
-      loss_sum, errors = loss_sum + float(seg_loss), errors + int(seg_errors)
-      if not np.isfinite(loss_sum):
-        raise DivergenceError(f"loss became non-finite in pass {epoch + 1} by step {stop}; "
-                              "lower the learning rate (or raise sdlm_mu)")
+  manager = _checkpoint_manager(workdir, config.checkpoint_keep)
+  # Host-side progress of the current pass, saved with every checkpoint.
+  run = {"epoch": 0, "step": 0, "loss_sum": [0.0] * n_lanes, "errors": [0] * n_lanes,
+         "alive": [True] * n_lanes, "pass_seconds": 0.0, "records": None, "total_seconds": 0.0}
+  if resume_step is not None:
+    state, meta = _restore(manager, resume_step, state)
+    run, results = meta["run"], meta["results"]
+    diff = _config_mismatch(results.get("config", {}), config)
+    if diff:
+      manager.close()
+      raise WorkdirError(
+          f"the checkpoints in {workdir!r} are of a different config (differs in: "
+          f"{', '.join(diff)}); use another --workdir, or --overwrite to replace them")
+    results.setdefault("resumed", []).append({"pass": run["epoch"] + 1, "step": run["step"]})
+    if results["status"] == "done":
+      manager.close()
+      return results
+    print(f"resuming from the checkpoint at pass {run['epoch'] + 1}, step {run['step']} of "
+          f"{steps_per_pass}", file=sys.stderr, flush=True)
+  results_path = os.path.join(workdir, "results.json")
+
+  def checkpoint(global_step):
+    run["total_seconds"] = elapsed()
+    _save(manager, global_step, state, {"run": run, "results": results})
+
+  alive = np.asarray(run["alive"], bool)
+  clock, seconds_before = time.perf_counter(), run["total_seconds"]
+  elapsed = lambda: seconds_before + time.perf_counter() - clock
+  with _Signals() as signals:
+    for epoch in range(run["epoch"], config.epochs):
+      t0 = time.perf_counter()
+      resuming_mid_pass = run["epoch"] == epoch and run["step"] > 0
+      if not resuming_mid_pass:
+        run.update(epoch=epoch, step=0, loss_sum=[0.0] * n_lanes, errors=[0] * n_lanes,
+                   pass_seconds=0.0, records=[{"pass": epoch + 1} for _ in lanes])
+      records = run["records"]
+      segments = _segments(config, epoch, steps_per_pass, chunk)
+      if config.optimizer == "sdlm" and not resuming_mid_pass:
+        state, (h_min, h_max) = trainer.lane_refresh(state, train_x, train_y, epoch, 0)
+        eta = float(trainer.schedule(int(state["step"][0])))
+        for k, r in enumerate(records):
+          mu = lanes[k]["sdlm_mu"]
+          r.update(eta=eta, effective_lr_min=float(eta / (mu + h_max[k])),
+                   effective_lr_max=float(eta / (mu + h_min[k])))
+      order = trainer.lane_order(state, epoch, n_train, steps_per_pass, config.batch_size)
+      order = jnp.concatenate([order, order[:, :chunk]], axis=1)   # rows for the last call's tail
+      bar = _progress(steps_per_pass * config.batch_size * n_lanes,
+                      f"pass {epoch + 1}/{config.epochs}", progress)
       if bar is not None:
-        bar.update((stop - start) * config.batch_size)
-        bar.set_postfix(loss=f"{loss_sum / stop:.4f}",
-                        err=f"{100.0 * errors / (stop * config.batch_size):.2f}%")
-    if bar is not None:
-      bar.close()
-    jax.block_until_ready(state["params"])
-    train_seconds = time.perf_counter() - t0
-    images = steps_per_pass * config.batch_size
-    record.update(train_error_online=100.0 * errors / images, train_loss_online=loss_sum /
-                  steps_per_pass, seconds=train_seconds, images_per_second=images / train_seconds)
-    tr = trainer.evaluate(state["params"], train_x, train_y)
-    te = trainer.evaluate(state["params"], test_x, test_y)
-    record.update(train_error=tr["error"], train_loss=tr["loss"], test_error=te["error"],
-                  test_loss=te["loss"], test_errors=te["errors"])
-    if val is not None:
-      va = trainer.evaluate(state["params"], *val)
-      record.update(val_error=va["error"], val_loss=va["loss"])
-    record["eval_seconds"] = time.perf_counter() - t0 - train_seconds
-    results["passes"].append(record)
-    print(f"pass {epoch + 1:2d}/{config.epochs}: train error on the fly "
-          f"{record['train_error_online']:.2f}%, after pass {tr['error']:.2f}%, "
-          f"test {te['error']:.2f}% ({te['errors']} errors), loss {tr['loss']:.4f}, "
-          f"{record['images_per_second']:.0f} img/s, {train_seconds:.1f}s", flush=True)
-    if not all(np.isfinite(np.asarray(p)).all() for p in jax.tree_util.tree_leaves(state["params"])):
-      raise DivergenceError(f"parameters became non-finite in pass {epoch + 1}; "
-                            "lower the learning rate (or raise sdlm_mu)")
-    results["final_test_error"] = te["error"]
-    results["status"] = "running" if epoch + 1 < config.epochs else "done"
-    results["total_seconds"] = time.perf_counter() - compile_start
-    write_json_atomic(os.path.join(workdir, "results.json"), results)
+        bar.update(run["step"] * config.batch_size * n_lanes)
+      loss_sum, errors = np.asarray(run["loss_sum"]), np.asarray(run["errors"], np.int64)
+      last_checkpoint = run["step"]
+      for start, stop, refresh in segments:
+        if stop <= run["step"]:
+          continue
+        if refresh and start > 0:
+          state, _ = trainer.lane_refresh(state, train_x, train_y, epoch, start)
+        if chunk == 1:
+          # One jitted step per call; the metrics stay on the device until the segment ends.
+          seg_loss, seg_errors = 0.0, 0
+          for i in range(start, stop):
+            state, m = trainer.lane_train_step_at(state, train_x, train_y, order, i)
+            seg_loss, seg_errors = seg_loss + m["loss"], seg_errors + m["errors"]
+        else:
+          # Every call gets `chunk` rows (one compiled program) and uses the first stop - start.
+          state, m = trainer.lane_train_steps(state, train_x, train_y,
+                                              order[:, start:start + chunk], stop - start)
+          seg_loss, seg_errors = m["loss"], m["errors"]
+        loss_sum, errors = loss_sum + np.asarray(seg_loss), errors + np.asarray(seg_errors)
+        for k in np.flatnonzero(alive & ~np.isfinite(loss_sum)):
+          alive[k] = False
+          results["lanes"][k].update(status="diverged",
+                                     diverged_at={"pass": epoch + 1, "step": stop})
+          if n_lanes > 1:
+            print(f"lane {k} (seed {lanes[k]['seed']}) diverged in pass {epoch + 1} by step "
+                  f"{stop}; the other lanes go on", file=sys.stderr, flush=True)
+        if not alive.any():
+          results["status"] = "diverged"
+          write_json_atomic(results_path, results)
+          manager.close()
+          what = "the loss" if n_lanes == 1 else "every lane's loss"
+          raise DivergenceError(
+              f"{what} became non-finite in pass {epoch + 1} by step {stop}; the last good "
+              f"checkpoint is kept in {workdir}/checkpoints; lower the learning rate (or raise "
+              "sdlm_mu) and rerun with --overwrite")
+        run.update(step=stop, loss_sum=loss_sum.tolist(), errors=errors.tolist(),
+                   alive=alive.tolist())
+        if bar is not None:
+          bar.update((stop - start) * config.batch_size * n_lanes)
+          seen = stop * config.batch_size
+          bar.set_postfix(loss=f"{np.mean(loss_sum[alive]) / stop:.4f}",
+                          err=f"{100.0 * np.mean(errors[alive]) / seen:.2f}%")
+        due = (config.checkpoint_every and stop < steps_per_pass
+               and stop - last_checkpoint >= config.checkpoint_every)
+        if due or signals.received:
+          run["pass_seconds"] += time.perf_counter() - t0
+          t0 = time.perf_counter()
+          checkpoint(epoch * steps_per_pass + stop)
+          last_checkpoint = stop
+        if signals.received:
+          if bar is not None:
+            bar.close()
+          manager.close()
+          raise Interrupted(f"{signals.received} received: stopped at pass {epoch + 1}, step "
+                            f"{stop}, checkpoint written; rerun the same command to resume")
+      if bar is not None:
+        bar.close()
+      jax.block_until_ready(state["params"])
+      train_seconds = run["pass_seconds"] + time.perf_counter() - t0
+      images = steps_per_pass * config.batch_size
+      t_eval = time.perf_counter()
+      for k in np.flatnonzero(alive):
+        params = jax.tree.map(lambda v: v[k], state["params"])
+        j = lanes[k]["map_j"]
+        tr = trainer.evaluate(params, train_x, train_y, j)
+        te = trainer.evaluate(params, test_x, test_y, j)
+        r = records[k]
+        r.update(train_error_online=100.0 * errors[k] / images,
+                 train_loss_online=loss_sum[k] / steps_per_pass, seconds=train_seconds,
+                 images_per_second=images / train_seconds, train_error=tr["error"],
+                 train_loss=tr["loss"], test_error=te["error"], test_loss=te["loss"],
+                 test_errors=te["errors"])
+        if val is not None:
+          va = trainer.evaluate(params, *val, j)
+          r.update(val_error=va["error"], val_loss=va["loss"])
+        lane_result = results["lanes"][k]
+        if not all(np.isfinite(np.asarray(p)).all() for p in jax.tree_util.tree_leaves(params)):
+          alive[k] = False
+          lane_result.update(status="diverged", diverged_at={"pass": epoch + 1, "step": images})
+          continue
+        lane_result["passes"].append(r)
+        lane_result["final_test_error"] = te["error"]
+        lane_result["status"] = "running" if epoch + 1 < config.epochs else "done"
+      eval_seconds = time.perf_counter() - t_eval
+      for k in np.flatnonzero(alive):
+        records[k]["eval_seconds"] = eval_seconds
+      done = [results["lanes"][k]["passes"][-1] for k in np.flatnonzero(alive)]
+      prefix = f"pass {epoch + 1:2d}/{config.epochs}:"
+      if n_lanes == 1 and done:
+        r = done[0]
+        print(f"{prefix} train error on the fly {r['train_error_online']:.2f}%, after pass "
+              f"{r['train_error']:.2f}%, test {r['test_error']:.2f}% ({r['test_errors']} "
+              f"errors), loss {r['train_loss']:.4f}, {r['images_per_second']:.0f} img/s, "
+              f"{train_seconds:.1f}s", flush=True)
+      elif done:
+        te = [r["test_error"] for r in done]
+        print(f"{prefix} {len(done)} lanes, test error mean {np.mean(te):.2f}% (min "
+              f"{np.min(te):.2f}, max {np.max(te):.2f}), {n_lanes * images / train_seconds:.0f} "
+              f"img/s summed, {train_seconds:.1f}s + {eval_seconds:.1f}s eval", flush=True)
+      if n_lanes == 1:
+        results["passes"] = results["lanes"][0]["passes"]
+        results["final_test_error"] = results["lanes"][0].get("final_test_error")
+      results["total_seconds"] = elapsed()
+      if not alive.any():
+        results["status"] = "diverged"
+        write_json_atomic(results_path, results)
+        manager.close()
+        raise DivergenceError(f"parameters became non-finite in pass {epoch + 1}; the last good "
+                              f"checkpoint is kept in {workdir}/checkpoints; lower the learning "
+                              "rate (or raise sdlm_mu) and rerun with --overwrite")
+      results["status"] = "running" if epoch + 1 < config.epochs else "done"
+      run.update(epoch=epoch + 1, step=0, alive=alive.tolist(), records=None)
+      checkpoint((epoch + 1) * steps_per_pass)
+      write_json_atomic(results_path, results)
+  manager.close()
   return results

@@ -242,6 +242,44 @@ def test_load_idx_dir_reports_the_bad_file(tmp_path):
     data.load_idx_dir(root)
 
 
+@pytest.mark.parametrize("name, words", [
+    ("x" * 300, ["File name too long"]),  # Path.is_dir raises OSError here (Python < 3.14)
+    ("a\0b", ["embedded null byte"]),
+])
+def test_load_idx_dir_unusable_path(tmp_path, name, words):
+  with pytest.raises(MnistError) as info:
+    data.load_idx_dir(str(tmp_path) + "/" + name)
+  for word in words + ["--mnist_dir"]:
+    assert word in str(info.value)
+
+
+def test_load_idx_dir_file_instead_of_folder(tmp_path):
+  path = write(tmp_path / "not-a-folder", idx_bytes("labels", LABELS))
+  with pytest.raises(MnistError, match="not-a-folder is not a folder"):
+    data.load_idx_dir(path)
+  with pytest.raises(MnistError, match="does not exist"):
+    data.load_idx_dir(path / "below-a-file")
+
+
+def test_read_idx_unusable_paths(tmp_path):
+  with pytest.raises(MnistError, match="embedded null byte"):
+    data.read_idx(str(tmp_path / "a\0b"), "labels")
+  with pytest.raises(MnistError, match="a-folder"):
+    (tmp_path / "a-folder").mkdir()
+    data.read_idx(tmp_path / "a-folder", "labels")
+
+
+def test_load_idx_dir_label_out_of_range_names_the_file(tmp_path):
+  root = make_dir(tmp_path / "mnist", gz=False)
+  labels = small_labels(50)
+  labels[17] = 255
+  write(root / "train-labels-idx1-ubyte", idx_bytes("labels", labels))
+  with pytest.raises(MnistError) as info:
+    data.load_idx_dir(root)
+  for word in ["train-labels-idx1-ubyte", "0..9", "255", "index 17", "--mnist_dir"]:
+    assert word in str(info.value)
+
+
 # --- fuzzing: bad bytes give MnistError, never anything else ----------------------------------
 
 FUZZ = settings(max_examples=200, deadline=None)
@@ -321,6 +359,114 @@ def test_fuzz_real_gz_head(data_):
       head[pos] ^= data_.draw(st.integers(1, 255))
   # Any prefix of the 9.9 MB file is incomplete, flipped or not.
   assert read_bytes(bytes(head), "images") is None
+
+
+# The real files: every truncation fails; flips either fail or load what the bytes say.
+REAL_NAMES = sum(data.FILES.values(), ())
+REAL_FUZZ = settings(max_examples=40, deadline=None)
+
+
+@functools.lru_cache(maxsize=1)
+def real_files():
+  """{name: (gz bytes, raw bytes, kind)} of the four real MNIST files."""
+  require_mnist()
+  files = {}
+  for name in REAL_NAMES:
+    gz = (MNIST_DIR / (name + ".gz")).read_bytes()
+    files[name] = (gz, gzip.decompress(gz), "images" if "images" in name else "labels")
+  return files
+
+
+def read_named(payload, kind, name):
+  """read_idx on payload written as fuzz_dir()/name: the array, or None on MnistError."""
+  path = fuzz_dir() / name
+  path.write_bytes(payload)
+  try:
+    return data.read_idx(path, kind)
+  except MnistError as e:
+    assert name in str(e) and "--mnist_dir" in str(e)
+    return None
+  finally:
+    path.unlink()
+
+
+def cut_points(n):
+  """Anywhere in 0..n, with the header and the last bytes drawn more often."""
+  return st.one_of(st.integers(0, min(n, 64)), st.integers(0, n), st.integers(max(n - 64, 0), n))
+
+
+@REAL_FUZZ
+@given(name=st.sampled_from(REAL_NAMES), gz=st.booleans(), data_=st.data())
+def test_fuzz_real_truncations(name, gz, data_):
+  compressed, raw, kind = real_files()[name]
+  valid = compressed if gz else raw
+  cut = data_.draw(cut_points(len(valid)), label="cut")
+  array = read_named(valid[:cut], kind, name + (".gz" if gz else ""))
+  if cut < len(valid):
+    assert array is None, f"a {cut}-byte prefix of {len(valid)} loaded"
+  else:  # the whole file: the right data
+    assert array is not None
+    np.testing.assert_array_equal(array.reshape(-1), np.frombuffer(raw, np.uint8, offset=len(raw) - array.size))
+
+
+@REAL_FUZZ
+@given(name=st.sampled_from(("t10k-images-idx3-ubyte",) + data.FILES["train"][1:] + data.FILES["test"][1:]),
+       data_=st.data())
+def test_fuzz_real_raw_byte_flips(name, data_):
+  """Flips in a raw file: MnistError, or exactly the original values except where flipped."""
+  _, raw, kind = real_files()[name]
+  header = data._IDX[kind][1]
+  buf = bytearray(raw)
+  spots = st.one_of(st.integers(0, header - 1), st.integers(0, len(buf) - 1))
+  flipped = set(data_.draw(st.lists(spots, min_size=1, max_size=4), label="positions"))
+  for pos in flipped:
+    buf[pos] ^= data_.draw(st.integers(1, 255))
+  array = read_named(bytes(buf), kind, name)
+  if array is None:
+    return
+  assert not any(pos < header for pos in flipped)  # any header change must be caught
+  got = array.reshape(-1)
+  want = np.frombuffer(raw, np.uint8, offset=header)
+  changed = set((np.flatnonzero(got != want) + header).tolist())
+  assert changed <= flipped
+  if kind == "labels":
+    assert got.max() <= 9
+
+
+@REAL_FUZZ
+@given(name=st.sampled_from(data.FILES["train"][1:] + data.FILES["test"][1:]), data_=st.data())
+def test_fuzz_real_gz_byte_flips(name, data_):
+  """Flips anywhere in a real gzipped labels file: MnistError, or exactly the real labels (the
+  gzip CRC catches changed content; flips of e.g. the timestamp are harmless)."""
+  compressed, raw, kind = real_files()[name]
+  buf = bytearray(compressed)
+  for pos in data_.draw(st.lists(st.integers(0, len(buf) - 1), min_size=1, max_size=4)):
+    buf[pos] ^= data_.draw(st.integers(1, 255))
+  array = read_named(bytes(buf), kind, name + ".gz")
+  if array is not None:
+    np.testing.assert_array_equal(array, np.frombuffer(raw, np.uint8, offset=8))
+
+
+@settings(max_examples=8, deadline=None)
+@given(name=st.sampled_from(REAL_NAMES), gz=st.booleans(), data_=st.data())
+def test_fuzz_real_dir_with_one_truncated_file(name, gz, data_):
+  """load_idx_dir on the real folder with one file truncated: MnistError naming that file."""
+  compressed, raw, _ = real_files()[name]
+  valid = compressed if gz else raw
+  cut = data_.draw(cut_points(len(valid) - 1), label="cut")
+  root = Path(tempfile.mkdtemp(prefix="lenet-fuzz-dir-", dir=fuzz_dir()))
+  try:
+    for other in REAL_NAMES:
+      if other != name:
+        (root / (other + ".gz")).symlink_to(MNIST_DIR / (other + ".gz"))
+    bad = root / (name + (".gz" if gz else ""))
+    bad.write_bytes(valid[:cut])
+    with pytest.raises(MnistError, match=bad.name):
+      data.load_idx_dir(root)
+  finally:
+    for path in root.iterdir():
+      path.unlink()
+    root.rmdir()
 
 
 # --- load_mnist: splits and subsets -----------------------------------------------------------

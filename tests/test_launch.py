@@ -44,7 +44,7 @@ def test_receptive_field_and_conv_shapes():
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--experiment=nope"], "unknown experiment 'nope'; valid experiments: c3_full, c3_partial"),
+    (["--experiment=nope"], "unknown experiment 'nope'; valid experiments: act_logistic, act_relu"),
     ([], "--experiment is required"),
     (["--experiment=c3_partial", "--set=epoch=2"], "unknown config field 'epoch'"),
     (["--experiment=c3_partial", "--set=epochs=two"], "epochs='two'"),

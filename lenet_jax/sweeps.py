@@ -1,0 +1,54 @@
+"""Named lists of experiments run together, with what each changes and the paper's number.
+
+  SWEEPS["paper_ablations"]: c3_partial (the paper's recipe) and one experiment per design choice
+  of the paper, each changing that one choice (modern changes several: the usual LeNet-5 of
+  later code, for contrast).
+"""
+from __future__ import annotations
+
+SWEEPS: dict[str, list[str]] = {
+    "paper_ablations": [
+        "c3_partial", "c3_full", "pool_avg", "pool_max", "act_logistic", "act_relu",
+        "out_rbf_random", "out_linear", "loss_mle", "opt_sgd", "opt_adam", "init_default",
+        "train_15k", "train_30k", "modern",
+    ],
+    "smoke": ["c3_partial", "c3_full", "pool_max"],
+}
+
+# The choice of the paper's recipe each experiment changes (one line, for tables).
+CHANGES: dict[str, str] = {
+    "c3_partial": "the paper's recipe",
+    "c3_full": "C3 fully connected to S2 (not Table I)",
+    "pool_avg": "2x2 average pooling (not trainable subsampling)",
+    "pool_max": "2x2 max pooling (not trainable subsampling)",
+    "act_logistic": "logistic activation (not scaled tanh)",
+    "act_relu": "ReLU activation (not scaled tanh)",
+    "out_rbf_random": "random +-1 RBF codes (not 7x12 bitmaps)",
+    "out_linear": "linear output + cross-entropy (not RBF + MAP)",
+    "loss_mle": "MLE loss, Eq. 8 (not MAP, Eq. 9)",
+    "opt_sgd": "plain SGD (not SDLM)",
+    "opt_adam": "Adam, lr 1e-4 (not SDLM)",
+    "init_default": "Flax default init (not +-2.4/fan-in)",
+    "train_15k": "15,000 training images (not 60,000)",
+    "train_30k": "30,000 training images (not 60,000)",
+    "modern": "full C3, avg pool, ReLU, linear + CE, Adam 1e-3, batch 32",
+}
+
+# Test error (%) the paper reports for an experiment's setting; only where it gives a number
+# (Figure 6's 15k/30k errors are plotted, not stated: ../shared/reference/lenet5-paper-facts.md).
+PAPER: dict[str, float] = {"c3_partial": 0.95}
+
+
+class UnknownSweep(ValueError):
+  pass
+
+
+def names() -> list[str]:
+  return sorted(SWEEPS)
+
+
+def get(name: str) -> list[str]:
+  """The experiments of sweep `name`, in order."""
+  if name not in SWEEPS:
+    raise UnknownSweep(f"unknown sweep {name!r}; valid sweeps: " + ", ".join(names()))
+  return list(SWEEPS[name])

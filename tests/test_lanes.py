@@ -1,0 +1,134 @@
+"""Many models in one program: vmapped lanes equal separate runs, per-lane hyperparameters take
+effect, the lane axis shards over devices with the same numbers, a diverged lane is marked."""
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import experiments
+from conftest import MNIST_DIR, ROOT, require_mnist
+from lenet_jax import data, train
+
+STEPS = 50
+LANES = [dict(seed=0, sdlm_mu=0.1, map_j=0.1, learning_rate=0.0),
+         dict(seed=1, sdlm_mu=0.1, map_j=0.1, learning_rate=0.0),
+         dict(seed=0, sdlm_mu=0.3, map_j=0.1, learning_rate=0.0),
+         dict(seed=0, sdlm_mu=0.1, map_j=2.0, learning_rate=0.0)]
+
+
+def flat(params):
+  return np.concatenate([np.asarray(v).reshape(v.shape[0], -1)
+                         for v in jax.tree_util.tree_leaves(params)], axis=1)
+
+
+def train_lanes(lanes, mesh=None, **config_fields):
+  """STEPS optimiser steps of the paper's recipe for `lanes` in one program; (lanes, params)."""
+  c = experiments.load("c3_partial").get_config()
+  c.sdlm_samples = 100
+  for k, v in config_fields.items():
+    c[k] = v
+  ds = data.load_mnist(str(MNIST_DIR), train_size=1000)
+  x, y = jnp.asarray(ds.train_x), jnp.asarray(ds.train_y)
+  t = train.Trainer(c, 1000, mesh)
+  state = t.init_lanes(lanes)
+  state, _ = t.lane_refresh(state, x, y, 0, 0)
+  order = t.lane_order(state, 0, 1000, 1000, 1)
+  state, _ = t.lane_train_steps(state, x, y, order, STEPS)
+  return flat(state["params"])
+
+
+@pytest.fixture(scope="module")
+def alone():
+  """Each lane trained by itself, its hyperparameters given as the config's own values."""
+  require_mnist()
+  return np.concatenate([
+      train_lanes([lane], sdlm_mu=lane["sdlm_mu"], map_j=lane["map_j"], seed=lane["seed"])
+      for lane in LANES])
+
+
+def test_vmapped_lanes_equal_separate_runs(alone):
+  together = train_lanes(LANES)
+  # Batched and unbatched matmuls sum in different orders: equal to float32 rounding.
+  np.testing.assert_allclose(together, alone, rtol=0, atol=1e-6)
+
+
+def test_per_lane_hyperparameters_take_effect(alone):
+  # Lanes 2 and 3 share lane 0's seed (same initialisation and data order) but not mu or j.
+  for k in (2, 3):
+    assert np.abs(alone[k] - alone[0]).max() > 1e-4, k   # 100x the tolerance above
+  assert np.abs(alone[1] - alone[0]).max() > 1e-3
+
+
+SHARDED = """
+import sys, numpy as np, jax
+sys.path.insert(0, "tests")
+import test_lanes
+from lenet_jax import train
+assert jax.device_count() == 4, jax.devices()
+mesh = train._lane_mesh(4)
+np.save(sys.argv[1], test_lanes.train_lanes(test_lanes.LANES, mesh))
+"""
+
+
+def test_sharded_over_four_cpu_devices_gives_the_same_numbers(alone, tmp_path):
+  out = tmp_path / "sharded.npy"
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
+             PYTHONPATH=str(ROOT))
+  r = subprocess.run([sys.executable, "-c", SHARDED, str(out)], cwd=ROOT, env=env,
+                     capture_output=True, text=True)
+  assert r.returncode == 0, r.stderr[-3000:]
+  # One lane per device runs the single-model program: identical to training it alone.
+  np.testing.assert_array_equal(np.load(out), alone)
+
+
+def small_config(mnist_dir, **overrides):
+  c = experiments.load("c3_partial").get_config()
+  c.mnist_dir, c.train_size, c.epochs, c.sdlm_samples = mnist_dir, 300, 1, 100
+  for k, v in overrides.items():
+    c[k] = v
+  return c
+
+
+def test_seeds_and_vary_give_one_lane_each(mnist_dir, tmp_path):
+  c = small_config(mnist_dir, seeds=2, vary=("map_j=0.1,1.0",))
+  r = train.train_and_evaluate(c, str(tmp_path), progress=False)
+  lanes = json.loads((tmp_path / "results.json").read_text())["lanes"]
+  assert [(l["seed"], l["overrides"]) for l in lanes] == [
+      (0, {}), (1, {}), (0, {"map_j": 1.0}), (1, {"map_j": 1.0})]
+  assert all(l["status"] == "done" and len(l["passes"]) == 1 for l in lanes)
+  assert len({l["passes"][0]["test_loss"] for l in lanes}) == 4
+  assert r["status"] == "done"
+
+
+def test_bad_vary_is_an_error_naming_the_fields(mnist_dir, tmp_path):
+  with pytest.raises(ValueError, match="sdlm_mu"):
+    train.train_and_evaluate(small_config(mnist_dir, vary=("c3=full,partial",)), str(tmp_path),
+                             progress=False)
+  assert not os.path.exists(tmp_path / "results.json")
+
+
+def test_a_diverged_lane_is_marked_and_the_others_go_on(mnist_dir, tmp_path):
+  # A NaN rate makes lane 1's parameters NaN at its first step (large finite rates only
+  # saturate this network: tanh and the RBF stay finite).
+  c = small_config(mnist_dir, optimizer="sgd", learning_rate=1e-3,
+                   vary=("learning_rate=0.001,nan",))
+  r = train.train_and_evaluate(c, str(tmp_path), progress=False)
+  good, bad = r["lanes"]
+  assert good["status"] == "done" and np.isfinite(good["final_test_error"])
+  assert bad["status"] == "diverged" and bad["diverged_at"]["pass"] == 1
+  assert bad["passes"] == []
+
+
+def test_a_diverged_single_run_stops_and_says_so(mnist_dir, tmp_path):
+  c = small_config(mnist_dir, optimizer="sgd", learning_rate=float("nan"), epochs=2)
+  with pytest.raises(train.DivergenceError, match=r"pass 1 by step \d+.*checkpoint"):
+    train.train_and_evaluate(c, str(tmp_path), progress=False)
+  on_disk = json.loads((tmp_path / "results.json").read_text())
+  assert on_disk["status"] == "diverged"
+  assert on_disk["lanes"][0]["diverged_at"]["pass"] == 1
+  assert "final_test_error" not in on_disk
