@@ -17,6 +17,9 @@ from lenet_jax import config as config_lib
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("experiment", None, "Experiment to run: a module of experiments/.")
+flags.DEFINE_string("sweep", None, "Run a named list of experiments (lenet_jax/sweeps.py: "
+                    "paper_ablations, smoke), each with --seeds, into --workdir/EXPERIMENT, and "
+                    "write summary.json, summary.md and plots to --workdir.")
 flags.DEFINE_string("workdir", None, "Where results are written (default runs/EXPERIMENT).")
 flags.DEFINE_integer("seed", None, "Random seed (overrides the config).")
 flags.DEFINE_integer("epochs", None, "Passes over the training set (overrides the config).")
@@ -91,11 +94,75 @@ def _summary(results) -> None:
   print(f"{'seconds':24s} {results['total_seconds']:10.0f}")
 
 
+def _set_deterministic():
+  if FLAGS.deterministic:
+    # Read when the backend starts, which has not happened yet.
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                               + " --xla_gpu_deterministic_ops=true").strip()
+
+
+def _train(config, workdir):
+  """train_and_evaluate with launch's error handling: one line and a non-zero exit."""
+  from lenet_jax import data, train
+  try:
+    return train.train_and_evaluate(config, workdir, progress=FLAGS.progress,
+                                    overwrite=FLAGS.overwrite)
+  except train.Interrupted as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(130)
+  except (data.MnistError, ValueError) as e:
+    _fail(str(e))
+
+
+def run_sweep(name: str) -> None:
+  """Every experiment of the sweep with the same flags, one workdir each, then the summary.
+  Finished experiments are skipped and interrupted ones resume (train_and_evaluate's
+  checkpoints), so rerunning an interrupted sweep finishes it."""
+  from lenet_jax import summary, sweeps, train
+  try:
+    names = sweeps.get(name)
+    configs = [build_config(experiments.load(n), FLAGS.set) for n in names]
+  except (sweeps.UnknownSweep, experiments.UnknownExperiment, config_lib.ConfigError) as e:
+    _fail(str(e))
+  root = FLAGS.workdir or os.path.join("runs", f"sweep_{name}")
+  entries = []
+  for i, (exp, config) in enumerate(zip(names, configs)):
+    workdir = os.path.join(root, exp)
+    done = os.path.join(workdir, "results.json")
+    if os.path.exists(done) and not FLAGS.overwrite:
+      with open(done) as f:
+        finished = json.load(f).get("status") == "done"
+    else:
+      finished = False
+    print(f"[{i + 1}/{len(names)}] {exp} -> {workdir}"
+          + (": done already, skipped" if finished else ""), flush=True)
+    try:
+      results = _train(config, workdir)
+    except train.DivergenceError as e:
+      # Every lane of this experiment diverged: its results.json says so; the sweep goes on.
+      print(f"{exp}: {e}", file=sys.stderr, flush=True)
+      with open(os.path.join(workdir, "results.json")) as f:
+        results = json.load(f)
+    entries.append((exp, results))
+    summary.write_summary(entries, root)
+  print()
+  with open(os.path.join(root, "summary.md")) as f:
+    print(f.read())
+  print(f"summary: {os.path.join(root, 'summary.md')} (and summary.json, *.png)")
+
+
 def main(argv):
   if len(argv) > 1:
     _fail(f"unexpected arguments {argv[1:]}; flags are written --name=value")
+  _set_deterministic()
+  if FLAGS.sweep:
+    if FLAGS.experiment:
+      _fail("give --experiment or --sweep, not both")
+    run_sweep(FLAGS.sweep)
+    return
   if not FLAGS.experiment:
-    _fail("--experiment is required; valid experiments: " + ", ".join(experiments.names()))
+    _fail("--experiment (or --sweep) is required; valid experiments: "
+          + ", ".join(experiments.names()))
   try:
     module = experiments.load(FLAGS.experiment)
     config = build_config(module, FLAGS.set)
@@ -107,19 +174,10 @@ def main(argv):
     module.run(config, workdir)
     return
 
-  if FLAGS.deterministic:
-    # Read when the backend starts, which has not happened yet.
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                               + " --xla_gpu_deterministic_ops=true").strip()
-  # Imported here so that the demonstrations start without compiling anything.
-  from lenet_jax import data, train
+  from lenet_jax import train
   try:
-    results = train.train_and_evaluate(config, workdir, progress=FLAGS.progress,
-                                       overwrite=FLAGS.overwrite)
-  except train.Interrupted as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(130)
-  except (data.MnistError, train.DivergenceError, ValueError) as e:
+    results = _train(config, workdir)
+  except train.DivergenceError as e:
     _fail(str(e))
   _summary(results)
   print(f"\nresults: {os.path.join(workdir, 'results.json')}")

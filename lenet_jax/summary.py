@@ -83,7 +83,7 @@ def _row(name: str, results: dict, overrides: dict, lanes: list[dict], n_run_lan
   # Throughput: images/s of each lane, mean over its passes, summed over the lanes of this row.
   # In one vmapped run every lane reports the run's per-lane rate; a lane that diverged was
   # still computed, so it counts at the rate of the lanes that recorded passes.
-  lane_rates = [float(np.mean([p["images_per_second"] for p in l["passes"]]))
+  lane_rates = [float(np.median([p["images_per_second"] for p in l["passes"]]))
                 for l in lanes if l.get("passes")
                 and all("images_per_second" in p for p in l["passes"])]
   images_per_second = float(np.mean(lane_rates)) * len(lanes) if lane_rates else None
@@ -155,7 +155,7 @@ def markdown(rows: list[dict]) -> str:
       "",
       "Test error after the last pass, over the seeds that finished; std is the sample standard "
       "deviation (ddof 1, '-' with one seed). Diverged lanes are excluded from the statistics "
-      "and counted in the last column. images/s: per lane, mean over passes, summed over the "
+      "and counted in the last column. images/s: per lane, median over passes, summed over the "
       "lanes. Paper: LeNet-5's 0.95% (LeCun et al. 1998, Figure 9), only where the paper "
       "reports a number for that setting.",
   ]

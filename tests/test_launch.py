@@ -68,3 +68,26 @@ def test_training_from_the_command_line(mnist_dir, tmp_path):
   assert "test error" in r.stdout and "0.95" in r.stdout
   results = json.loads((tmp_path / "results.json").read_text())
   assert results["config"]["train_size"] == 200 and results["train_images"] == 200
+
+
+def test_tiny_sweep_writes_table_and_plots_and_skips_what_is_done(mnist_dir, tmp_path):
+  args = ("--sweep=smoke", "--seeds=2", f"--mnist_dir={mnist_dir}", "--epochs=1",
+          "--set=train_size=200", "--set=sdlm_samples=50", "--noprogress", f"--workdir={tmp_path}")
+  r = launch(*args)
+  assert r.returncode == 0, r.stderr
+  summary = json.loads((tmp_path / "summary.json").read_text())
+  rows = {row["experiment"]: row for row in summary["experiments"]}
+  assert set(rows) == {"c3_partial", "c3_full", "pool_max"}
+  for name, row in rows.items():
+    lanes = json.loads((tmp_path / name / "results.json").read_text())["lanes"]
+    errors = [lane["final_test_error"] for lane in lanes]
+    assert abs(row["test_error_mean"] - sum(errors) / 2) < 1e-9
+  table = (tmp_path / "summary.md").read_text()
+  assert "| c3_partial |" in table and "0.95" in table
+  for png in ("test_error_per_pass.png", "final_errors.png"):
+    assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+  before = (tmp_path / "c3_full" / "results.json").stat().st_mtime_ns
+  again = launch(*args)
+  assert again.returncode == 0, again.stderr
+  assert again.stdout.count("done already, skipped") == 3
+  assert (tmp_path / "c3_full" / "results.json").stat().st_mtime_ns == before
