@@ -41,6 +41,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # the way launch.py (which sits at the root) sees it.
 sys.path.insert(0, str(REPO_ROOT))
 
+# As launch.py does for several models: one XLA CPU device per core for the vmapped-seeds row,
+# which runs in a child process (a single model runs ~20% slower on a split host, so the other
+# rows keep one device).
+if "--lanes_child" in sys.argv:
+  from lenet_jax import devices  # pylint: disable=g-import-not-at-top
+  devices.split_host()
+
 import flax  # pylint: disable=g-import-not-at-top
 import flax.linen as nn
 from flax.training import train_state
@@ -51,7 +58,7 @@ import optax
 
 from lenet_jax import data as data_lib
 from lenet_jax.config import paper_config
-from lenet_jax.train import Trainer, write_json_atomic
+from lenet_jax.train import Trainer, lane_mesh, write_json_atomic
 
 try:
   import torch
@@ -86,6 +93,9 @@ def parse_args(argv=None):
   p.add_argument("--torch_threads", type=int, default=0,
                  help="torch.set_num_threads (0: PyTorch's default, one per core). On an "
                       "oversubscribed machine 1 avoids OpenMP's spin-waiting collapse")
+  p.add_argument("--lanes", type=int, default=8,
+                 help="seeds trained together in the vmapped batch-1 row (--seeds of launch.py)")
+  p.add_argument("--lanes_child", action="store_true", help=argparse.SUPPRESS)
   p.add_argument("--seed", type=int, default=0)
   p.add_argument("--json", default="", help="also write the numbers to this JSON file")
   args = p.parse_args(argv)
@@ -93,7 +103,7 @@ def parse_args(argv=None):
     args.steps_b1 = args.steps_b128 = args.steps
   if args.torch_threads < 0:
     p.error("--torch_threads must be >= 0")
-  for name in ("repeats", "steps_b1", "steps_b128", "chunk", "eval_batches"):
+  for name in ("repeats", "steps_b1", "steps_b128", "chunk", "eval_batches", "lanes"):
     if getattr(args, name) < 1:
       p.error(f"--{name} must be >= 1")
   if args.train_size < max(LARGE, paper_config().sdlm_samples):
@@ -229,6 +239,36 @@ def bench_lenet_scanned(args, batch, steps, train_x, train_y, rng) -> dict:
   # warm-up is one call of the same program.
   return time_windows(args, run, state, steps, batch, warmup=min(chunk, max(args.warmup, 1)),
                       steps_per_call=chunk)
+
+
+def bench_lenet_lanes(args, n_lanes, steps, train_x, train_y, rng) -> dict:
+  """`lane_train_steps`: n_lanes seeds of the paper model in one vmapped program, batch 1 each,
+  as `launch.py --seeds=N` trains them. Its "batch" is n_lanes: images/s are summed over seeds."""
+  trainer = paper_trainer(SMALL, train_x.shape[0])
+  mesh = lane_mesh(n_lanes)
+  if mesh is not None:
+    trainer = Trainer(trainer.config, train_x.shape[0], mesh)
+    train_x, train_y = jax.device_put((train_x, train_y), jax.sharding.NamedSharding(
+        mesh, jax.sharding.PartitionSpec()))
+  c = paper_config()
+  lanes = [dict(seed=args.seed + k, sdlm_mu=c.sdlm_mu, map_j=c.map_j,
+                learning_rate=c.learning_rate) for k in range(n_lanes)]
+  state = trainer.init_lanes(lanes)
+  state, _ = trainer.lane_refresh(state, train_x, train_y, 0, 0)
+  chunk = min(args.chunk, steps)
+  idx = jnp.stack([index_rows(rng, train_x.shape[0], chunk, SMALL) for _ in lanes])
+
+  def run(state, n_steps):
+    done = 0
+    while done < n_steps:
+      n = min(chunk, n_steps - done)
+      state, _ = trainer.lane_train_steps(state, train_x, train_y, idx, n)
+      done += n
+    return block(state)
+
+  return time_windows(args, run, block(state), steps, n_lanes,
+                      warmup=min(chunk, max(args.warmup, 1)), steps_per_call=chunk, lanes=n_lanes,
+                      devices=1 if mesh is None else mesh.size)
 
 
 def bench_lenet_per_call_rows(args, batch, steps, train_x, train_y, rng) -> dict:
@@ -382,6 +422,7 @@ ROWS = [
     ("lenet_jax_b1_scanned", "lenet_jax paper model, train_steps (scanned)"),
     ("flax_b1", "plain LeNet-5, Flax-examples loop"),
     ("torch_b1", "plain LeNet-5, PyTorch loop"),
+    ("lenet_jax_b1_lanes", "lenet_jax paper model, N seeds vmapped, batch 1"),
     ("lenet_jax_b128_scanned", "lenet_jax paper model, train_steps (scanned)"),
     ("lenet_jax_b128_per_call", "lenet_jax paper model, train_step_at 1/call"),
     ("lenet_jax_b128_train_step", "lenet_jax paper model, train_step 1/call"),
@@ -393,6 +434,7 @@ ROWS = [
 # (numerator, denominator) pairs printed as ratios of images/s.
 RATIOS = [
     ("lenet_jax_b1_scanned", "flax_b1"), ("lenet_jax_b1_scanned", "torch_b1"),
+    ("lenet_jax_b1_lanes", "lenet_jax_b1_scanned"),
     ("lenet_jax_b128_scanned", "flax_b128"), ("lenet_jax_b128_scanned", "torch_b128"),
     ("lenet_jax_b128_per_call", "flax_b128"), ("lenet_jax_b128_per_call", "torch_b128"),
     ("lenet_jax_b128_train_step", "flax_b128"), ("lenet_jax_b128_train_step", "torch_b128"),
@@ -429,8 +471,27 @@ def print_table(results):
   return ratios
 
 
+def lanes_in_child(args) -> dict:
+  """The vmapped-seeds row, measured by a child process on a host split into one XLA device per
+  core (as launch.py trains several models)."""
+  import json
+  import subprocess
+  cmd = [sys.executable, str(Path(__file__).resolve()), "--lanes_child"] + [
+      f"--{k}={v}" for k, v in vars(args).items() if k not in ("json", "lanes_child")]
+  out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+  return json.loads(out.strip().splitlines()[-1])
+
+
 def main(argv=None):
   args = parse_args(argv)
+  if args.lanes_child:
+    import json
+    ds = data_lib.load_mnist(args.mnist_dir, train_size=args.train_size)
+    x, y = block(jnp.asarray(ds.train_x)), block(jnp.asarray(ds.train_y))
+    r = bench_lenet_lanes(args, args.lanes, args.steps_b1 // 4, x, y,
+                          np.random.default_rng(args.seed))
+    print(json.dumps(r))
+    return
   if torch is not None and args.torch_threads:
     torch.set_num_threads(args.torch_threads)
   info = machine_info()
@@ -452,6 +513,7 @@ def main(argv=None):
   jobs = [
       ("lenet_jax_b1_scanned", lambda: bench_lenet_scanned(
           args, SMALL, steps[SMALL], dev["train_x"], dev["train_y"], rng)),
+      ("lenet_jax_b1_lanes", lambda: lanes_in_child(args)),
       ("flax_b1", lambda: bench_flax(args, SMALL, steps[SMALL], ds.train_x, ds.train_y, rng)),
       ("torch_b1", lambda: bench_torch(args, SMALL, steps[SMALL], ds.train_x, ds.train_y, rng)),
       ("lenet_jax_b128_scanned", lambda: bench_lenet_scanned(

@@ -426,17 +426,17 @@ class _Signals:
       signal.signal(sig, old)
 
 
-def _lane_mesh(n_lanes: int):
-  """A one-axis mesh over all local devices for the lane axis, or None with one device (or a
-  lane count they do not divide). Auto axes: with JAX 0.10's default Explicit axes a vmapped
-  convolution fails to shard."""
-  n_dev = jax.local_device_count()
-  if n_dev == 1 or n_lanes % n_dev:
-    if n_dev > 1:
-      print(f"note: {n_lanes} lanes do not divide over {n_dev} devices; using one device",
-            file=sys.stderr)
+def lane_mesh(n_lanes: int):
+  """A one-axis mesh for the lane axis over as many local devices as divide the lanes evenly,
+  or None when that is one. Auto axes: with JAX 0.10's default Explicit axes a vmapped
+  convolution fails to shard. On CPU, launch.py splits the host into one XLA device per core
+  (lenet_jax.devices.split_host), so lanes train on all cores at once."""
+  devices = jax.local_devices()
+  d = max(k for k in range(1, len(devices) + 1) if n_lanes % k == 0)
+  if d == 1:
     return None
-  return jax.make_mesh((n_dev,), ("lanes",), axis_types=(jax.sharding.AxisType.Auto,))
+  return jax.make_mesh((d,), ("lanes",), axis_types=(jax.sharding.AxisType.Auto,),
+                       devices=devices[:d])
 
 
 def train_and_evaluate(config, workdir: str, *, progress: bool = True,
@@ -471,7 +471,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
                      f"({n_train} images); lower batch_size or raise train_size")
   steps_per_pass = n_train // config.batch_size
   n_lanes = len(lanes)
-  mesh = _lane_mesh(n_lanes)
+  mesh = lane_mesh(n_lanes)
   trainer = Trainer(config, steps_per_pass, mesh)
   chunk = _steps_per_call(config, steps_per_pass)
   # Everything above validates the config and the data; only now is anything written.
@@ -497,6 +497,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       "test_images": int(test_x.shape[0]), "device": _device(), "versions": _versions(),
       "paper_test_error": PAPER_TEST_ERROR.get(config.experiment), "passes": [],
       "lanes": [_lane_record(lane, config) for lane in lanes], "status": "running",
+      "lane_devices": 1 if mesh is None else mesh.size,
   }
   manager = _checkpoint_manager(workdir, config.checkpoint_keep)
   # Host-side progress of the current pass, saved with every checkpoint.

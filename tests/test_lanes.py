@@ -70,7 +70,7 @@ sys.path.insert(0, "tests")
 import test_lanes
 from lenet_jax import train
 assert jax.device_count() == 4, jax.devices()
-mesh = train._lane_mesh(4)
+mesh = train.lane_mesh(4)
 np.save(sys.argv[1], test_lanes.train_lanes(test_lanes.LANES, mesh))
 """
 

@@ -45,7 +45,7 @@ def test_receptive_field_and_conv_shapes():
 
 @pytest.mark.parametrize("args,message", [
     (["--experiment=nope"], "unknown experiment 'nope'; valid experiments: act_logistic, act_relu"),
-    ([], "--experiment is required"),
+    ([], "--experiment (or --sweep) is required"),
     (["--experiment=c3_partial", "--set=epoch=2"], "unknown config field 'epoch'"),
     (["--experiment=c3_partial", "--set=epochs=two"], "epochs='two'"),
     (["--experiment=c3_partial", "--set=epochs"], "not of the form name=value"),
