@@ -99,13 +99,21 @@ def lanes_of(config) -> list[dict]:
   return lanes
 
 
-def over_lanes(fn, in_axes, mesh=None):
+def over_lanes(fn, in_axes, mesh=None, lanes_axis_args=None):
   """fn vmapped over the leading lane axis of the arguments with in_axes 0 (every output has a
   lane axis). With one lane the axis is squeezed instead: vmapping a convolution over its
   weights turns it into a grouped convolution, which XLA's CPU backend runs far slower than a
   plain one. With a mesh, each device runs this on its own lanes (shard_map over the mesh's
   "lanes" axis): letting XLA's partitioner split the vmapped program instead gave wrong numbers
   for the grouped C5 convolution (JAX 0.10.2, 4 CPU devices)."""
+  if lanes_axis_args is not None:
+    # fn maps over the lanes itself; the lane axis is only split over devices.
+    if mesh is None:
+      return fn
+    spec = jax.sharding.PartitionSpec
+    return jax.shard_map(fn, mesh=mesh, out_specs=spec("lanes"), check_vma=False,
+                         in_specs=tuple(spec("lanes") if i in lanes_axis_args else spec()
+                                        for i in range(len(in_axes))))
   vmapped = jax.vmap(fn, in_axes=in_axes)
 
   def run(*args):
@@ -149,6 +157,11 @@ class Trainer:
         over_lanes(self._train_step_at, (0, None, None, 0, None), mesh), donate_argnums=0)
     self.lane_refresh = jax.jit(over_lanes(self._refresh, (0, None, None, None, None), mesh),
                                 donate_argnums=0)
+    # Evaluation at large batches: lanes one after another (lax.map) on each device, not vmapped,
+    # which would make every convolution a grouped one.
+    self.lane_evaluate = jax.jit(over_lanes(
+        lambda p, x, y, j: jax.lax.map(lambda a: self._evaluate_batch(a[0], x, y, a[1]), (p, j)),
+        (None, None, None, None), mesh, lanes_axis_args=(0, 3)))
     self.lane_order = jax.jit(over_lanes(self._order, (0, None, None, None, None)),
                               static_argnums=(2, 3, 4))
 
@@ -234,6 +247,17 @@ class Trainer:
     """This pass's shuffled (steps, batch) rows of the n_train training images for one model."""
     key = jax.random.fold_in(jax.random.fold_in(state["key"], epoch), 0)
     return jax.random.permutation(key, n_train)[:steps * batch].reshape(steps, batch)
+
+  def evaluate_lanes(self, params, images, labels, j) -> list[dict]:
+    """evaluate() for every lane of stacked `params` (j: per-lane array), the lanes spread over
+    the devices."""
+    n, bs = images.shape[0], self.config.eval_batch_size
+    errors, total = 0, 0.0
+    for start in range(0, n, bs):
+      e, l = self.lane_evaluate(params, images[start:start + bs], labels[start:start + bs], j)
+      errors, total = errors + np.asarray(e, np.int64), total + np.asarray(l, np.float64)
+    return [{"error": 100.0 * int(e) / n, "loss": float(t) / n, "errors": int(e)}
+            for e, t in zip(errors, total)]
 
   def evaluate(self, params, images, labels, j=None) -> dict:
     """Error rate (%) and mean loss of one model's `params` on a split held on the device."""
@@ -610,11 +634,24 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       train_seconds = run["pass_seconds"] + time.perf_counter() - t0
       images = steps_per_pass * config.batch_size
       t_eval = time.perf_counter()
+      if n_lanes == 1:
+        # Evaluated as one model: at batch 1000 the im2col-free path (XLA's convolution) runs
+        # outside any map.
+        params = jax.tree.map(lambda v: v[0], state["params"])
+        j = lanes[0]["map_j"]
+        evals = {"train": [trainer.evaluate(params, train_x, train_y, j)],
+                 "test": [trainer.evaluate(params, test_x, test_y, j)]}
+        if val is not None:
+          evals["val"] = [trainer.evaluate(params, *val, j)]
+      else:
+        js = state["map_j"]
+        evals = {"train": trainer.evaluate_lanes(state["params"], train_x, train_y, js),
+                 "test": trainer.evaluate_lanes(state["params"], test_x, test_y, js)}
+        if val is not None:
+          evals["val"] = trainer.evaluate_lanes(state["params"], *val, js)
       for k in np.flatnonzero(alive):
         params = jax.tree.map(lambda v: v[k], state["params"])
-        j = lanes[k]["map_j"]
-        tr = trainer.evaluate(params, train_x, train_y, j)
-        te = trainer.evaluate(params, test_x, test_y, j)
+        tr, te = evals["train"][k], evals["test"][k]
         r = records[k]
         r.update(train_error_online=100.0 * errors[k] / images,
                  train_loss_online=loss_sum[k] / steps_per_pass, seconds=train_seconds,
@@ -622,8 +659,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
                  train_loss=tr["loss"], test_error=te["error"], test_loss=te["loss"],
                  test_errors=te["errors"])
         if val is not None:
-          va = trainer.evaluate(params, *val, j)
-          r.update(val_error=va["error"], val_loss=va["loss"])
+          r.update(val_error=evals["val"][k]["error"], val_loss=evals["val"][k]["loss"])
         lane_result = results["lanes"][k]
         if not all(np.isfinite(np.asarray(p)).all() for p in jax.tree_util.tree_leaves(params)):
           alive[k] = False

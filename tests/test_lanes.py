@@ -132,3 +132,18 @@ def test_a_diverged_single_run_stops_and_says_so(mnist_dir, tmp_path):
   assert on_disk["status"] == "diverged"
   assert on_disk["lanes"][0]["diverged_at"]["pass"] == 1
   assert "final_test_error" not in on_disk
+
+
+def test_evaluate_lanes_equals_evaluating_each_model():
+  require_mnist()
+  c = experiments.load("c3_partial").get_config()
+  c.eval_batch_size = 250
+  ds = data.load_mnist(str(MNIST_DIR), train_size=500)
+  x, y = jnp.asarray(ds.test_x[:500]), jnp.asarray(ds.test_y[:500])
+  t = train.Trainer(c, 500)
+  state = t.init_lanes(LANES[:3] + [dict(LANES[3])])
+  got = t.evaluate_lanes(state["params"], x, y, state["map_j"])
+  for k, lane in enumerate(LANES):
+    one = t.evaluate(jax.tree.map(lambda v: v[k], state["params"]), x, y, lane["map_j"])
+    assert got[k]["errors"] == one["errors"]
+    np.testing.assert_allclose(got[k]["loss"], one["loss"], rtol=1e-5)
