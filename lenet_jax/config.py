@@ -44,6 +44,13 @@ def paper_config() -> ml_collections.ConfigDict:
   c.sdlm_first_pass_refresh = True
   c.sdlm_etas = PAPER_ETAS
   c.sdlm_eta_passes = PAPER_ETA_PASSES
+  # Distortions (lenet_jax/distort.py; the paper's 0.8% run): a fresh random affine transform of
+  # every training image at every presentation, on the device.
+  c.distort = False
+  c.distort_shift = 2.0             # pixels, +-
+  c.distort_scale = 0.1             # fraction, +-
+  c.distort_squeeze = 0.1           # fraction, +-
+  c.distort_shear = 0.2             # +-
   # Training.
   c.epochs = 20
   c.batch_size = 1

@@ -22,7 +22,7 @@ import numpy as np
 import optax
 
 from lenet_jax import data as data_lib
-from lenet_jax import losses, sdlm
+from lenet_jax import distort, losses, sdlm
 from lenet_jax.model import LeNet5, describe, head
 
 PAPER_TEST_ERROR = {"c3_partial": 0.95}   # percent; the paper's LeNet-5 on undistorted MNIST
@@ -189,6 +189,11 @@ class Trainer:
     """One optimiser step on batch = (images, labels). Returns (state, metrics); the metrics
     are measured on the batch before the update (the paper's on-the-fly training error)."""
     x, y = batch
+    if self.config.distort:
+      c = self.config
+      key = jax.random.fold_in(jax.random.fold_in(state["key"], 2), state["step"])
+      x = distort.distort_batch(key, x, max_shift=c.distort_shift, max_scale=c.distort_scale,
+                                max_squeeze=c.distort_squeeze, max_shear=c.distort_shear)
 
     def loss_fn(params):
       scores = self.model.apply({"params": params}, x)
@@ -699,5 +704,9 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       run.update(epoch=epoch + 1, step=0, alive=alive.tolist(), records=None)
       checkpoint((epoch + 1) * steps_per_pass)
       write_json_atomic(results_path, results)
+      if signals.received and epoch + 1 < config.epochs:
+        manager.close()
+        raise Interrupted(f"{signals.received} received: stopped after pass {epoch + 1}, "
+                          "checkpoint written; rerun the same command to resume")
   manager.close()
   return results

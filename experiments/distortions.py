@@ -1,0 +1,20 @@
+"""The paper's recipe plus random affine distortions of the training images (the paper's 0.8%
+run, Figure 9: "LeNet-5 with distortions"). The paper added 540,000 distorted copies to the
+60,000 originals (a fixed 600,000-image set); here every presentation of a training image draws
+a fresh translation (+-2 px), scaling (+-10%), squeezing (+-10%) and shear (+-0.2) on the device
+inside the jitted step (lenet_jax/distort.py), and the test images are never distorted. One
+pass here shows 60,000 distorted views, so 20 passes show 1.2 million: twice the paper's set
+once, or a tenth of 20 passes over it (the paper does not say how many passes that run took).
+
+  python launch.py --experiment=distortions --mnist_dir=../shared/data/mnist
+
+Paper: 0.8% test error. Measured: not yet run.
+"""
+from lenet_jax.config import paper_config
+
+
+def get_config():
+  c = paper_config()
+  c.experiment = "distortions"
+  c.distort = True
+  return c
