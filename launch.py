@@ -183,7 +183,10 @@ def main(argv):
   workdir = FLAGS.workdir or os.path.join("runs", FLAGS.experiment)
 
   if hasattr(module, "run"):
-    module.run(config, workdir)
+    try:
+      module.run(config, workdir)
+    except ValueError as e:
+      _fail(str(e))
     return
 
   _set_xla_flags([config])

@@ -1,0 +1,181 @@
+"""The report (lenet_jax/report.py, experiments/report.py) from a tiny real run and a fabricated
+sweep summary."""
+import copy
+import json
+import os
+import re
+import struct
+
+import pytest
+
+import experiments
+from lenet_jax import report, summary, train
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path):
+  """(width, height) of a PNG, after checking its signature and IHDR chunk."""
+  with open(path, "rb") as f:
+    head = f.read(24)
+  assert head[:8] == PNG_SIGNATURE, path
+  assert head[12:16] == b"IHDR", path
+  return struct.unpack(">II", head[16:24])
+
+
+@pytest.fixture(scope="module")
+def tiny_run(mnist_dir, tmp_path_factory):
+  """300 real training images, 2 passes of the paper's recipe at a larger eta: with the paper's
+  etas so short a run predicts one class for every digit (~90% error), which would make the
+  misclassified-digit check below hold trivially; at eta 0.002 it reaches ~40%."""
+  c = experiments.load("c3_partial").get_config()
+  c.mnist_dir = mnist_dir
+  c.train_size = 300
+  c.epochs = 2
+  c.sdlm_samples = 100
+  c.sdlm_etas = (0.002,)
+  c.sdlm_eta_passes = ()
+  workdir = str(tmp_path_factory.mktemp("report") / "run")
+  results = train.train_and_evaluate(c, workdir, progress=False)
+  return workdir, results
+
+
+def _shifted(results, experiment, train_images, shift):
+  """A copy of `results` as another experiment's, its errors moved by `shift` points."""
+  r = copy.deepcopy(results)
+  r["experiment"], r["train_images"] = experiment, train_images
+  for lane in r["lanes"]:
+    for p in lane["passes"]:
+      p["test_error"] += shift
+      p["train_error"] += shift / 2
+    lane["final_test_error"] = lane["passes"][-1]["test_error"]
+  return r
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tiny_run, tmp_path_factory):
+  _, results = tiny_run
+  root = tmp_path_factory.mktemp("sweep")
+  entries = [("train_15k", _shifted(results, "train_15k", 15000, 4.0)),
+             ("train_30k", _shifted(results, "train_30k", 30000, 2.0)),
+             ("c3_partial", results)]
+  for name, r in entries:
+    os.makedirs(root / name)
+    (root / name / "results.json").write_text(json.dumps(r))
+  summary.write_summary(entries, str(root))
+  return str(root)
+
+
+@pytest.fixture(scope="module")
+def built(tiny_run, sweep_dir, mnist_dir, tmp_path_factory):
+  run_dir, _ = tiny_run
+  out = tmp_path_factory.mktemp("out")
+  path = report.build_report({"c3_partial": [run_dir], "sweep": sweep_dir}, str(out), mnist_dir)
+  return path, open(path).read()
+
+
+def test_report_and_figures(built):
+  path, text = built
+  assert os.path.isfile(path) and os.path.basename(path) == "report.md"
+  out = os.path.dirname(path)
+  for name in report.FIGURES.values():
+    assert name in text, name
+    file = os.path.join(out, name)
+    assert os.path.isfile(file), name
+    assert os.path.getsize(file) > 5_000, name
+    width, height = png_size(file)
+    assert 200 <= width <= 4000 and 150 <= height <= 4000, (name, width, height)
+    assert f"]({name})" in text, name      # drawn, not skipped
+  assert not [f for f in os.listdir(out) if f.startswith(".tmp")]
+  # The distortions run was not given: its row says so.
+  assert re.search(r"\| test error with distortions \(%\) \| 0\.8 \| - \|", text)
+
+
+def test_paper_numbers_in_table(built):
+  _, text = built
+  assert re.search(r"\| parameters \| 60,000 \| 60,000 \|", text)
+  assert re.search(r"\| connections \| 340,908 \| 340,908 \|", text)
+  assert re.search(r"\| test error \(%\) \| 0\.95 \| \d+\.\d\d \(n=1 seed\) \|", text)
+  assert re.search(r"\| training error \(%\) \| 0\.35 \| \d+\.\d\d", text)
+  for row in ("| LeNet-1 | 1.7 | - |", "| LeNet-4 | 1.1 | - |",
+              "| LeNet-5 with distortions | 0.8 | - |", "| misclassified test digits "
+              "(Figure 8) | 82 |"):
+    assert row in text, row
+  assert re.search(r"\| LeNet-5 \| 0\.95 \| \d+\.\d\d \(n=1 seed\) \|", text)
+
+
+def test_misclassified_count_matches_results(built, tiny_run):
+  _, text = built
+  _, results = tiny_run
+  recorded = results["passes"][-1]["test_errors"]
+  assert recorded < 7000, "the tiny model should have learned something: " + str(recorded)
+  count = int(re.search(r"Misclassified test digits: \*\*(\d+)\*\*", text).group(1))
+  assert count == recorded
+  assert "end of pass 2" in text
+  assert re.search(rf"\| misclassified test digits \(Figure 8\) \| 82 \| {recorded} \|", text)
+
+
+def test_test_error_matches_results(built, tiny_run):
+  _, text = built
+  _, results = tiny_run
+  assert f"| test error (%) | 0.95 | {results['final_test_error']:.2f} (n=1 seed)" in text
+
+
+def test_missing_inputs_are_skipped(tmp_path):
+  path = report.build_report({}, str(tmp_path / "out"), None)
+  text = open(path).read()
+  for name in report.FIGURES.values():
+    assert f"*{name}: skipped (" in text, name
+    assert not os.path.exists(tmp_path / "out" / name)
+  assert "| parameters | 60,000 | - |" in text
+
+
+def test_unreadable_source_skipped_with_a_line(tmp_path):
+  (tmp_path / "bad").mkdir()
+  (tmp_path / "bad" / "results.json").write_text("{not json")
+  path = report.build_report({"c3_partial": str(tmp_path / "bad")}, str(tmp_path / "out"), None)
+  text = open(path).read()
+  assert "c3_partial source skipped:" in text and "unreadable" in text
+
+
+def test_experiment_parses_runs():
+  from experiments import report as exp
+  assert exp.parse_runs("c3_partial=a;b, sweep=s,distortions=d") == {
+      "c3_partial": ["a", "b"], "sweep": "s", "distortions": "d"}
+  assert exp.parse_runs("") == {}
+  for bad in ("nonsense", "bogus=x", "sweep=a;b", "sweep=a,sweep=b", "c3_partial="):
+    with pytest.raises(ValueError):
+      exp.parse_runs(bad)
+
+
+def test_experiment_named_missing_source_is_an_error(tmp_path):
+  mod = experiments.load("report")
+  c = mod.get_config()
+  assert c.experiment == "report" and c.runs == "" and c.mnist_dir == ""
+  c.runs = f"c3_partial={tmp_path / 'nowhere'}"
+  with pytest.raises(ValueError, match="nowhere.*does not exist"):
+    mod.run(c, str(tmp_path / "out"))
+  c.runs = f"sweep={tmp_path}"
+  with pytest.raises(ValueError, match="summary.json"):
+    mod.run(c, str(tmp_path / "out"))
+  assert not (tmp_path / "out").exists()
+
+
+def test_experiment_discovers_runs(tmp_path, monkeypatch, tiny_run, sweep_dir):
+  from experiments import report as exp
+  monkeypatch.chdir(tmp_path)
+  assert exp.discover(".") == {}
+  (tmp_path / "runs" / "c3_partial_seed0").mkdir(parents=True)       # no results.json: skipped
+  (tmp_path / "runs" / "c3_partial_seed1.log").write_text("")
+  os.symlink(tiny_run[0], tmp_path / "runs" / "c3_partial_seed3")
+  os.symlink(sweep_dir, tmp_path / "runs" / "sweep_paper_ablations")
+  assert exp.discover(".") == {"c3_partial": ["runs/c3_partial_seed3"],
+                               "sweep": "runs/sweep_paper_ablations"}
+
+
+def test_experiment_without_runs_writes_a_report(tmp_path, monkeypatch, capsys):
+  monkeypatch.chdir(tmp_path)
+  mod = experiments.load("report")
+  path = mod.run(mod.get_config(), str(tmp_path / "out"))
+  assert os.path.isfile(path)
+  assert "report:" in capsys.readouterr().out
