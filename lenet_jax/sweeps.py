@@ -13,6 +13,8 @@ SWEEPS: dict[str, list[str]] = {
         "train_15k", "train_30k", "modern",
     ],
     "smoke": ["c3_partial", "c3_full", "pool_max"],
+    # The paper's Figure 6: test error against training-set size.
+    "figure6": ["train_15k", "train_30k", "c3_partial"],
 }
 
 # The choice of the paper's recipe each experiment changes (one line, for tables).
