@@ -18,7 +18,7 @@ from lenet_jax import config as config_lib
 FLAGS = flags.FLAGS
 flags.DEFINE_string("experiment", None, "Experiment to run: a module of experiments/.")
 flags.DEFINE_string("sweep", None, "Run a named list of experiments (lenet_jax/sweeps.py: "
-                    "paper_ablations, smoke), each with --seeds, into --workdir/EXPERIMENT, and "
+                    "paper_ablations, figure6, smoke), each with --seeds, into --workdir/EXPERIMENT, and "
                     "write summary.json, summary.md and plots to --workdir.")
 flags.DEFINE_string("workdir", None, "Where results are written (default runs/EXPERIMENT).")
 flags.DEFINE_integer("seed", None, "Random seed (overrides the config).")

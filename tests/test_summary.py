@@ -169,7 +169,7 @@ def test_ablation_sweep_configs_differ_from_the_recipe_as_expected():
 
 
 def test_sweep_registry():
-  assert sweeps.names() == ["paper_ablations", "smoke"]
+  assert sweeps.names() == ["figure6", "paper_ablations", "smoke"]
   assert sweeps.get("smoke") == ["c3_partial", "c3_full", "pool_max"]
   for name in sweeps.names():
     for experiment in sweeps.get(name):
@@ -177,6 +177,6 @@ def test_sweep_registry():
       assert experiment in sweeps.CHANGES, experiment
   assert set(sweeps.PAPER) <= set(sweeps.CHANGES)
   with pytest.raises(sweeps.UnknownSweep, match="unknown sweep 'nope'; valid sweeps: "
-                                                 "paper_ablations, smoke"):
+                                                 "figure6, paper_ablations, smoke"):
     sweeps.get("nope")
   assert issubclass(sweeps.UnknownSweep, ValueError)
