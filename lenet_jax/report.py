@@ -19,12 +19,12 @@ import datetime
 import json
 import math
 import os
-import tempfile
 from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
 from lenet_jax import tables
+from lenet_jax.summary import atomic_write
 
 ROLES = ("c3_partial", "sweep", "distortions")
 
@@ -189,32 +189,16 @@ def _total(results: dict, key: str) -> Optional[int]:
 
 # ------------------------------------------------------------------------------------- writing
 
-def _atomic(path: str, write: Callable[[str], None], suffix: str) -> None:
-  """write(tmp) to a temporary file in path's directory, then rename it to path."""
-  directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
-  os.close(fd)
-  try:
-    write(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes the file owner-only
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
-
-
 def _save(fig, path: str) -> None:
-  _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"), ".png")
+  atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"),
+               ".png")
 
 
 def _write_text(path: str, text: str) -> None:
   def write(tmp):
     with open(tmp, "w") as f:
       f.write(text)
-  _atomic(path, write, ".md")
+  atomic_write(path, write, ".md")
 
 
 def _figure(**kw):

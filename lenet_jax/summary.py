@@ -162,7 +162,7 @@ def markdown(rows: list[dict]) -> str:
   return "\n".join(lines) + "\n"
 
 
-def _atomic(path: str, write: Callable[[str], None], suffix: str) -> None:
+def atomic_write(path: str, write: Callable[[str], None], suffix: str) -> None:
   """write(tmp) to a temporary file beside path, then rename it to path."""
   directory = os.path.dirname(os.path.abspath(path))
   fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
@@ -183,11 +183,11 @@ def _write_text(path: str, text: str) -> None:
   def write(tmp):
     with open(tmp, "w") as f:
       f.write(text)
-  _atomic(path, write, ".md")
+  atomic_write(path, write, ".md")
 
 
 def _save(fig, path: str) -> None:
-  _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"), ".png")
+  atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"), ".png")
 
 
 def _colors(n: int):
