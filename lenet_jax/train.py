@@ -150,6 +150,7 @@ class Trainer:
     self.train_step_at = jax.jit(self._train_step_at, donate_argnums=0)
     self._evaluate_jit = jax.jit(self._evaluate_batch)
     self.hessian = jax.jit(self._hessian)
+    self._refresh_jit = jax.jit(self._refresh)
     self.lane_init = jax.jit(over_lanes(self.init, (0, 0, 0, 0), mesh))
     self.lane_train_steps = jax.jit(
         over_lanes(self._train_steps, (0, None, None, 0, None), mesh), donate_argnums=0)
@@ -276,12 +277,8 @@ class Trainer:
   def refresh_hessian(self, state, images, labels, epoch: int, step: int = 0):
     """Re-estimates SDLM's h of one model on `sdlm_samples` random training patterns (before a
     pass, and at `step` within it). Returns (state, h)."""
-    key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(state["key"], epoch), 1), step)
-    samples = min(self.config.sdlm_samples, images.shape[0])
-    idx = jax.random.choice(key, images.shape[0], (samples,), replace=False)
-    h = self.hessian(state["params"], images[idx], labels[idx], state["map_j"])
-    state["opt_state"] = sdlm.set_hessian(state["opt_state"], h)
-    return state, h
+    state, _ = self._refresh_jit(state, images, labels, epoch, step)
+    return state, sdlm.get_hessian(state["opt_state"])
 
 
 def _segments(config, epoch: int, steps_per_pass: int, chunk: int):

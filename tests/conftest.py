@@ -21,3 +21,13 @@ def require_mnist():
 @pytest.fixture(scope="session")
 def mnist_dir():
   return str(require_mnist())
+
+
+def small_config(mnist_dir, **overrides):
+  """The paper's recipe shrunk for tests: 300 training images, 1 pass, h from 100 patterns."""
+  import experiments
+  c = experiments.load("c3_partial").get_config()
+  c.mnist_dir, c.train_size, c.epochs, c.sdlm_samples = mnist_dir, 300, 1, 100
+  for k, v in overrides.items():
+    c[k] = v
+  return c

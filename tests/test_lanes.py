@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import experiments
-from conftest import MNIST_DIR, ROOT, require_mnist
+from conftest import MNIST_DIR, ROOT, require_mnist, small_config
 from lenet_jax import data, train
 
 STEPS = 50
@@ -84,14 +84,6 @@ def test_sharded_over_four_cpu_devices_gives_the_same_numbers(alone, tmp_path):
   assert r.returncode == 0, r.stderr[-3000:]
   # One lane per device runs the single-model program: identical to training it alone.
   np.testing.assert_array_equal(np.load(out), alone)
-
-
-def small_config(mnist_dir, **overrides):
-  c = experiments.load("c3_partial").get_config()
-  c.mnist_dir, c.train_size, c.epochs, c.sdlm_samples = mnist_dir, 300, 1, 100
-  for k, v in overrides.items():
-    c[k] = v
-  return c
 
 
 def test_seeds_and_vary_give_one_lane_each(mnist_dir, tmp_path):

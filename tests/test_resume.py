@@ -11,9 +11,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-import experiments
 from lenet_jax import train
-from conftest import ROOT
+from conftest import ROOT, small_config
 
 STEPS_PER_PASS = 3000
 # Timing fields differ between any two runs; "resumed" records the interruptions.
@@ -103,14 +102,6 @@ def test_sigterm_and_sigkill_then_resume_match_an_uninterrupted_run(mnist_dir, t
 def _leaves(tree):
   import jax
   return [np.asarray(v) for v in jax.tree_util.tree_leaves(tree)]
-
-
-def small_config(mnist_dir, **overrides):
-  c = experiments.load("c3_partial").get_config()
-  c.mnist_dir, c.train_size, c.epochs, c.sdlm_samples = mnist_dir, 300, 1, 100
-  for k, v in overrides.items():
-    c[k] = v
-  return c
 
 
 def test_rerun_of_a_finished_run_returns_its_results(mnist_dir, tmp_path):

@@ -6,20 +6,9 @@ import jax
 import numpy as np
 import pytest
 
-import experiments
 from lenet_jax import config as config_lib
 from lenet_jax import train
-
-
-def small_config(mnist_dir, **overrides):
-  c = experiments.load("c3_partial").get_config()
-  c.mnist_dir = mnist_dir
-  c.train_size = 300
-  c.epochs = 1
-  c.sdlm_samples = 100
-  for k, v in overrides.items():
-    c[k] = v
-  return c
+from conftest import small_config
 
 
 def test_short_run_learns(mnist_dir, tmp_path):
