@@ -465,6 +465,14 @@ def lane_mesh(n_lanes: int):
                        devices=devices[:d])
 
 
+def padded_lanes(lanes: list[dict]) -> list[dict]:
+  """`lanes` followed by copies of the last one, up to a multiple of the devices they can use
+  (min(lanes, local devices)): 5 seeds on 2 devices train as 3 + 3 rather than 5 on one. The
+  copies are trained and thrown away; they never appear in results."""
+  d = min(len(lanes), jax.local_device_count())
+  return lanes + [dict(lanes[-1])] * (-len(lanes) % d)
+
+
 def train_and_evaluate(config, workdir: str, *, progress: bool = True,
                        overwrite: bool = False) -> dict:
   """Trains `config` and writes workdir/results.json; returns the same dict.
@@ -497,7 +505,9 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
                      f"({n_train} images); lower batch_size or raise train_size")
   steps_per_pass = n_train // config.batch_size
   n_lanes = len(lanes)
-  mesh = lane_mesh(n_lanes)
+  trained = padded_lanes(lanes)   # the first n_lanes are the real ones
+  n_trained = len(trained)
+  mesh = lane_mesh(n_trained)
   trainer = Trainer(config, steps_per_pass, mesh)
   chunk = _steps_per_call(config, steps_per_pass)
   # Everything above validates the config and the data; only now is anything written.
@@ -512,7 +522,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
     # The training set is replicated on every device; each device trains its own lanes.
     train_x, train_y = (jax.device_put(a, jax.sharding.NamedSharding(
         mesh, jax.sharding.PartitionSpec())) for a in (train_x, train_y))
-  state = trainer.init_lanes(lanes)
+  state = trainer.init_lanes(trained)
   params0 = jax.tree.map(lambda v: v[0], state["params"])
   n_params = sum(int(np.prod(p.shape)) for p in jax.tree_util.tree_leaves(params0))
 
@@ -527,8 +537,10 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
   }
   manager = _checkpoint_manager(workdir, config.checkpoint_keep)
   # Host-side progress of the current pass, saved with every checkpoint.
-  run = {"epoch": 0, "step": 0, "loss_sum": [0.0] * n_lanes, "errors": [0] * n_lanes,
-         "alive": [True] * n_lanes, "pass_seconds": 0.0, "records": None, "total_seconds": 0.0}
+  # The padding lanes count as never alive: they train, but nothing reads their numbers.
+  run = {"epoch": 0, "step": 0, "loss_sum": [0.0] * n_trained, "errors": [0] * n_trained,
+         "alive": [True] * n_lanes + [False] * (n_trained - n_lanes), "pass_seconds": 0.0,
+         "records": None, "total_seconds": 0.0}
   if resume_step is not None:
     state, meta = _restore(manager, resume_step, state)
     run, results = meta["run"], meta["results"]
@@ -558,7 +570,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       t0 = time.perf_counter()
       resuming_mid_pass = run["epoch"] == epoch and run["step"] > 0
       if not resuming_mid_pass:
-        run.update(epoch=epoch, step=0, loss_sum=[0.0] * n_lanes, errors=[0] * n_lanes,
+        run.update(epoch=epoch, step=0, loss_sum=[0.0] * n_trained, errors=[0] * n_trained,
                    pass_seconds=0.0, records=[{"pass": epoch + 1} for _ in lanes])
       records = run["records"]
       segments = _segments(config, epoch, steps_per_pass, chunk)

@@ -139,3 +139,35 @@ def test_evaluate_lanes_equals_evaluating_each_model():
     one = t.evaluate(jax.tree.map(lambda v: v[k], state["params"]), x, y, lane["map_j"])
     assert got[k]["errors"] == one["errors"]
     np.testing.assert_allclose(got[k]["loss"], one["loss"], rtol=1e-5)
+
+
+PADDED = """
+import json, sys, jax
+sys.path.insert(0, "tests")
+from conftest import small_config
+from lenet_jax import train
+assert jax.device_count() == 2, jax.devices()
+r = train.train_and_evaluate(small_config(sys.argv[2], seeds=3), sys.argv[1], progress=False)
+print(json.dumps(r["lane_devices"]))
+"""
+
+
+def test_lanes_that_do_not_divide_the_devices_are_padded(mnist_dir, tmp_path):
+  # 3 seeds on 2 devices train as 2 + 2 (one thrown-away copy), not 3 on one device; the
+  # results hold the 3 real lanes, each as trained without padding (to rounding: a lane's
+  # batched matmuls sum in another order next to a different number of neighbours).
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+             PYTHONPATH=str(ROOT))
+  r = subprocess.run([sys.executable, "-c", PADDED, str(tmp_path / "padded"), mnist_dir],
+                     cwd=ROOT, env=env, capture_output=True, text=True)
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert r.stdout.split()[-1] == "2"
+  padded = json.loads((tmp_path / "padded" / "results.json").read_text())["lanes"]
+  alone = train.train_and_evaluate(small_config(mnist_dir, seeds=3), str(tmp_path / "one"),
+                                   progress=False)["lanes"]
+  assert [l["seed"] for l in padded] == [0, 1, 2]
+  for p, a in zip(padded, alone):
+    assert p["status"] == "done"
+    np.testing.assert_allclose(p["passes"][0]["train_loss_online"],
+                               a["passes"][0]["train_loss_online"], rtol=1e-4)
+    assert abs(p["final_test_error"] - a["final_test_error"]) <= 0.03   # <= 3 of 10,000 images
