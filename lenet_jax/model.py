@@ -58,19 +58,38 @@ def _conv_stage(name, k, cin, cout, size, act, table=None):
     params = {"w": ((k, k, cin, cout), k * k * cin), "b": ((cout,), k * k * cin)}
     return Stage(name, lambda p, x: conv(x, p["w"], p["b"]), act, params, cout, size,
                  cout * (k * k * cin + 1))
-  # Only the connected kernels exist as parameters. A fixed 0/1 matrix places them in a dense
-  # kernel so one XLA convolution computes the layer; disconnected weights are structural zeros.
-  # (A matmul with the placement matrix measured faster on CPU than a scatter.)
+  # Only the connected kernels exist as parameters; `place` puts them in a dense kernel (the
+  # disconnected weights structural zeros) so one convolution computes the layer.
   rows, cols = np.nonzero(table)
   fan_in = k * k * table.sum(axis=0)              # per receiving map
-  place = np.zeros((len(rows), cin * cout), np.float32)
-  place[np.arange(len(rows)), rows * cout + cols] = 1.0
+  place = _placement(rows * cout + cols, cin * cout)
 
   def apply(p, x):
-    w = (p["w"].reshape(k * k, len(rows)) @ place).reshape(k, k, cin, cout)
+    w = place(p["w"].reshape(k * k, len(rows))).reshape(k, k, cin, cout)
     return conv(x, w, p["b"])
   params = {"w": ((k, k, len(rows)), fan_in[cols]), "b": ((cout,), fan_in)}
   return Stage(name, apply, act, params, cout, size, int(fan_in.sum()) + cout)
+
+
+def _placement(targets: np.ndarray, width: int):
+  """compact (n, len(targets)) -> dense (n, width) with dense[:, targets] = compact, zeros
+  elsewhere. Both directions are gathers: JAX would transpose a gather into a scatter-add, and
+  on CPU a 0/1 placement matmul costs as much as C3 itself (25 x 60 x 96 multiply-adds)."""
+  src = np.full(width, len(targets))            # the appended zero column
+  src[targets] = np.arange(len(targets))
+
+  @jax.custom_vjp
+  def place(compact):
+    return jnp.pad(compact, ((0, 0), (0, 1)))[:, src]
+
+  def fwd(compact):
+    return place(compact), None
+
+  def bwd(_, g):
+    return (g[:, targets],)
+
+  place.defvjp(fwd, bwd)
+  return place
 
 
 def _pool_stage(name, maps, size, pooling, act):

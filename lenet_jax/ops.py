@@ -53,9 +53,10 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, connections=None, impl="xla"):
   `connections`, a boolean (Cin, Cout) table, zeroes the kernels of unconnected pairs so that
   output map o reads only the input maps it is connected to (C3's Table I).
   `impl` picks how XLA computes the same sums: "xla" one convolution op, "im2col" the kh*kw
-  shifted views of x side by side, then one matmul. On CPU im2col measured 1.5x faster for a
-  LeNet-5 training step at batch 1 and much faster under a vmap over models with their own
-  weights (XLA turns that into a grouped convolution), but 1.8x slower at batch 128.
+  shifted views of x side by side, then one matmul (with a hand-written gradient for stride 1).
+  On CPU im2col measured 1.8x faster for a LeNet-5 training step at batch 1 and much faster
+  under a vmap over models with their own weights (XLA turns that into a grouped convolution),
+  but 1.8x slower at batch 128 (benchmarks/RESULTS.md).
   """
   sh, sw = _pair(stride, "stride")
   ph, pw = _pair(padding, "padding")
@@ -70,14 +71,54 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, connections=None, impl="xla"):
         dimension_numbers=("NHWC", "HWIO", "NHWC"))[0]
   elif impl == "im2col":
     xp = jnp.pad(x, ((ph, ph), (pw, pw), (0, 0)))
-    views = [xp[i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
-             for i in range(kh) for j in range(kw)]
-    # (oh, ow, kh*kw, cin) flattened in w's (kh, kw, cin) order.
-    patches = jnp.stack(views, axis=2).reshape(oh, ow, kh * kw * cin)
-    y = patches @ w.reshape(kh * kw * cin, cout)
+    if (sh, sw) == (1, 1):
+      y = _im2col_conv(xp, w)
+    else:
+      y = _patches(xp, kh, kw, oh, ow, sh, sw) @ w.reshape(kh * kw * cin, cout)
   else:
     raise ValueError(f"unknown conv impl {impl!r}; use 'xla' or 'im2col'")
   return y if b is None else y + b
+
+
+def _patches(x, kh, kw, oh, ow, sh=1, sw=1):
+  """(oh, ow, kh*kw*cin): each output position's window of x, flattened in (kh, kw, cin) order,
+  the order of a (kh, kw, cin, cout) kernel."""
+  if oh == ow == 1:
+    # One window (C5 on S4): the input itself, no copies.
+    return x[:kh, :kw].reshape(1, 1, -1)
+  views = [x[i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+           for i in range(kh) for j in range(kw)]
+  return jnp.stack(views, axis=2).reshape(oh, ow, -1)
+
+
+@jax.custom_vjp
+def _im2col_conv(x, w):
+  """Stride-1 valid cross-correlation as one matmul over the input's windows, with its gradient
+  written out so that the input's gradient (the windows' gradients added back in place) is
+  computed once: left to autodiff, XLA's CPU backend fused that 25-way sum into each of its
+  consumers and computed it four times per step."""
+  return _im2col_conv_fwd(x, w)[0]
+
+
+def _im2col_conv_fwd(x, w):
+  kh, kw, cin, cout = w.shape
+  patches = _patches(x, kh, kw, x.shape[0] - kh + 1, x.shape[1] - kw + 1)
+  return patches @ w.reshape(-1, cout), (patches, w, x.shape)
+
+
+def _im2col_conv_bwd(res, g):
+  patches, w, (h, wd, _) = res
+  kh, kw, cin, cout = w.shape
+  oh, ow, _ = g.shape
+  dw = jax.lax.dot_general(g.reshape(oh * ow, cout), patches.reshape(oh * ow, -1),
+                           (((0,), (0,)), ((), ()))).T.reshape(w.shape)
+  dp = (g @ w.reshape(-1, cout).T).reshape(oh, ow, kh, kw, cin)
+  dx = sum(jnp.pad(dp[:, :, i, j], ((i, h - oh - i), (j, wd - ow - j), (0, 0)))
+           for i in range(kh) for j in range(kw))
+  return jax.lax.optimization_barrier(dx), dw
+
+
+_im2col_conv.defvjp(_im2col_conv_fwd, _im2col_conv_bwd)
 
 
 def _pool_2x2(x, reduce):

@@ -258,6 +258,27 @@ def test_c3_output_matches_loop_reference(paper_params):
     assert np.abs(ref3[:, :, 0] - got[0][:, :, 0]).max() > 1e-2
 
 
+@pytest.mark.parametrize("batch", [1, 20], ids=["im2col", "xla-conv"])
+def test_c3_compact_weight_gradient_matches_numpy(paper_params, batch):
+    """d(sum g * C3(x))/dw for the 60 connected kernels: for connection (i -> o) and tap (a, b),
+    the sum over positions of g[o] times input map i shifted by (a, b); float64 NumPy."""
+    c3 = model_lib.build_stages()[2]
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(batch, 14, 14, 6))
+    g = rng.normal(size=(batch, 10, 10, 16))
+    f = lambda w: jnp.sum(jnp.asarray(g, jnp.float32) * c3.apply(
+        dict(paper_params["C3"], w=w), jnp.asarray(x, jnp.float32)))
+    got = np.asarray(jax.grad(f)(paper_params["C3"]["w"]))
+    rows, cols = np.nonzero(TABLE_I)
+    ref = np.zeros((5, 5, len(rows)))
+    for a in range(5):
+        for b in range(5):
+            win = x[:, a:a + 10, b:b + 10, :]              # (batch, 10, 10, 6)
+            dense = np.einsum("nijc,nijo->co", win, g)       # (6 inputs, 16 maps)
+            ref[a, b] = dense[rows, cols]
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-3 * np.sqrt(batch))
+
+
 def test_c3_disconnected_inputs_do_not_reach_map(paper_params):
     """Perturbing S2 map i changes C3 map o iff Table I has an X at (i, o)."""
     c3 = model_lib.build_stages()[2]

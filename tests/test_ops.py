@@ -225,6 +225,25 @@ def test_conv2d_gradients_match_loop_reference(case, impl):
     np.testing.assert_allclose(np.asarray(gw), rw, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("shape", [(32, 6, 1, 6), (14, 5, 6, 16), (5, 5, 16, 120)],
+                         ids=["C1", "C3", "C5"])
+def test_im2col_gradient_at_lenet_shapes_matches_loop_reference(shape):
+    # im2col's gradient is written by hand (ops._im2col_conv); the model's three convolutions,
+    # alone and vmapped over two models with their own weights (how lanes train).
+    n, k, cin, cout = shape
+    k = 5
+    rng = np.random.default_rng(n)
+    x, w = (f32(rng.normal(size=s)) for s in ((2, n, n, cin), (2, k, k, cin, cout)))
+    g = rng.normal(size=(2, n - k + 1, n - k + 1, cout))
+    f = lambda xx, ww, gg: jnp.sum(gg * ops.conv2d(xx, ww, impl="im2col"))
+    grads = jax.vmap(jax.grad(f, argnums=(0, 1)))(jnp.asarray(x), jnp.asarray(w),
+                                                 jnp.asarray(g, jnp.float32))
+    for m in range(2):
+        rx, rw = ref_conv2d_grads(x[m], w[m], None, 1, 0, None, g[m])
+        np.testing.assert_allclose(np.asarray(grads[0][m]), rx, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(np.asarray(grads[1][m]), rw, rtol=1e-4, atol=1e-4)
+
+
 def test_conv2d_unknown_impl_names_the_choices():
     with pytest.raises(ValueError, match="im2col"):
         ops.conv2d(jnp.zeros((5, 5, 1)), jnp.zeros((3, 3, 1, 1)), impl="fft")
