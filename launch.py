@@ -96,14 +96,17 @@ def _summary(results) -> None:
 
 def _set_xla_flags(configs):
   """Before JAX's backend starts: one CPU device per core when several models train together
-  (a single model runs ~20% slower on a split host), and the determinism flag."""
-  from lenet_jax import devices, train
+  (a single model runs ~20% slower on a split host), XLA CPU's YNNPACK fusions off when every
+  batch is large, and the determinism flag."""
+  from lenet_jax import devices, model, train
   try:
     most = max(len(train.lanes_of(c)) for c in configs)
   except ValueError as e:
     _fail(str(e))
   if most > 1:
     devices.split_host()
+  if all(c.batch_size >= model.IM2COL_MAX_BATCH for c in configs):
+    devices.large_batch_flags()
   if FLAGS.deterministic:
     # Read when the backend starts, which has not happened yet.
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")

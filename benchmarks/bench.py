@@ -41,12 +41,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # the way launch.py (which sits at the root) sees it.
 sys.path.insert(0, str(REPO_ROOT))
 
-# As launch.py does for several models: one XLA CPU device per core for the vmapped-seeds row,
-# which runs in a child process (a single model runs ~20% slower on a split host, so the other
-# rows keep one device).
-if "--lanes_child" in sys.argv:
+# Two rows run in child processes with the XLA flags launch.py sets for them (read when JAX's
+# backend starts): the vmapped seeds on one XLA CPU device per core (a single model runs ~20%
+# slower on a split host, so the other rows keep one device), and batch 128 without XLA CPU's
+# YNNPACK fusions (which help at batch 1).
+if "--child=lanes" in sys.argv:
   from lenet_jax import devices  # pylint: disable=g-import-not-at-top
   devices.split_host()
+elif "--child=b128" in sys.argv:
+  from lenet_jax import devices  # pylint: disable=g-import-not-at-top
+  devices.large_batch_flags()
 
 import flax  # pylint: disable=g-import-not-at-top
 import flax.linen as nn
@@ -95,7 +99,7 @@ def parse_args(argv=None):
                       "oversubscribed machine 1 avoids OpenMP's spin-waiting collapse")
   p.add_argument("--lanes", type=int, default=8,
                  help="seeds trained together in the vmapped batch-1 row (--seeds of launch.py)")
-  p.add_argument("--lanes_child", action="store_true", help=argparse.SUPPRESS)
+  p.add_argument("--child", choices=("", "lanes", "b128"), default="", help=argparse.SUPPRESS)
   p.add_argument("--seed", type=int, default=0)
   p.add_argument("--json", default="", help="also write the numbers to this JSON file")
   args = p.parse_args(argv)
@@ -425,6 +429,7 @@ ROWS = [
     ("lenet_jax_b1_lanes", "lenet_jax paper model, N seeds vmapped, batch 1"),
     ("lenet_jax_b128_scanned", "lenet_jax paper model, train_steps (scanned)"),
     ("lenet_jax_b128_per_call", "lenet_jax paper model, train_step_at 1/call"),
+    ("lenet_jax_b128_launch", "  the same, XLA flags as launch.py sets them"),
     ("lenet_jax_b128_train_step", "lenet_jax paper model, train_step 1/call"),
     ("flax_b128", "plain LeNet-5, Flax-examples loop"),
     ("torch_b128", "plain LeNet-5, PyTorch loop"),
@@ -437,6 +442,7 @@ RATIOS = [
     ("lenet_jax_b1_lanes", "lenet_jax_b1_scanned"),
     ("lenet_jax_b128_scanned", "flax_b128"), ("lenet_jax_b128_scanned", "torch_b128"),
     ("lenet_jax_b128_per_call", "flax_b128"), ("lenet_jax_b128_per_call", "torch_b128"),
+    ("lenet_jax_b128_launch", "flax_b128"), ("lenet_jax_b128_launch", "torch_b128"),
     ("lenet_jax_b128_train_step", "flax_b128"), ("lenet_jax_b128_train_step", "torch_b128"),
 ]
 
@@ -458,8 +464,9 @@ def print_table(results):
         "steps/s and images/s are medians, spread is min-max over the windows.\n"
         "train_steps (scanned): many steps in one jitted loop (train_and_evaluate at batch < 16); "
         "train_step_at 1/call: one jitted step per call gathering its batch on the device "
-        "(train_and_evaluate at batch >= 16); train_step 1/call: the jitted step alone, on batches already on the "
-        "device.")
+        "(train_and_evaluate at batch >= 16), in this process and in a child with the XLA flags "
+        "launch.py sets at batch >= 16 (YNNPACK fusions off); train_step 1/call: the jitted "
+        "step alone, on batches already on the device.")
 
   print("\nratios of images/s (> 1: lenet_jax is faster)")
   ratios = {}
@@ -471,25 +478,27 @@ def print_table(results):
   return ratios
 
 
-def lanes_in_child(args) -> dict:
-  """The vmapped-seeds row, measured by a child process on a host split into one XLA device per
-  core (as launch.py trains several models)."""
+def in_child(args, child: str) -> dict:
+  """A row measured by a child process started with the XLA flags launch.py would set for it."""
   import json
   import subprocess
-  cmd = [sys.executable, str(Path(__file__).resolve()), "--lanes_child"] + [
-      f"--{k}={v}" for k, v in vars(args).items() if k not in ("json", "lanes_child")]
+  cmd = [sys.executable, str(Path(__file__).resolve()), f"--child={child}"] + [
+      f"--{k}={v}" for k, v in vars(args).items() if k not in ("json", "child")]
   out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
   return json.loads(out.strip().splitlines()[-1])
 
 
 def main(argv=None):
   args = parse_args(argv)
-  if args.lanes_child:
+  if args.child:
     import json
     ds = data_lib.load_mnist(args.mnist_dir, train_size=args.train_size)
     x, y = block(jnp.asarray(ds.train_x)), block(jnp.asarray(ds.train_y))
-    r = bench_lenet_lanes(args, args.lanes, args.steps_b1 // 4, x, y,
-                          np.random.default_rng(args.seed))
+    rng = np.random.default_rng(args.seed)
+    if args.child == "lanes":
+      r = bench_lenet_lanes(args, args.lanes, args.steps_b1 // 4, x, y, rng)
+    else:
+      r = bench_lenet_per_call_rows(args, LARGE, args.steps_b128, x, y, rng)
     print(json.dumps(r))
     return
   if torch is not None and args.torch_threads:
@@ -513,13 +522,14 @@ def main(argv=None):
   jobs = [
       ("lenet_jax_b1_scanned", lambda: bench_lenet_scanned(
           args, SMALL, steps[SMALL], dev["train_x"], dev["train_y"], rng)),
-      ("lenet_jax_b1_lanes", lambda: lanes_in_child(args)),
+      ("lenet_jax_b1_lanes", lambda: in_child(args, "lanes")),
       ("flax_b1", lambda: bench_flax(args, SMALL, steps[SMALL], ds.train_x, ds.train_y, rng)),
       ("torch_b1", lambda: bench_torch(args, SMALL, steps[SMALL], ds.train_x, ds.train_y, rng)),
       ("lenet_jax_b128_scanned", lambda: bench_lenet_scanned(
           args, LARGE, steps[LARGE], dev["train_x"], dev["train_y"], rng)),
       ("lenet_jax_b128_per_call", lambda: bench_lenet_per_call_rows(
           args, LARGE, steps[LARGE], dev["train_x"], dev["train_y"], rng)),
+      ("lenet_jax_b128_launch", lambda: in_child(args, "b128")),
       ("lenet_jax_b128_train_step", lambda: bench_lenet_train_step(
           args, LARGE, steps[LARGE], dev["train_x"], dev["train_y"], rng)),
       ("flax_b128", lambda: bench_flax(args, LARGE, steps[LARGE], ds.train_x, ds.train_y, rng)),
