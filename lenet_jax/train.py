@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import sys
@@ -702,6 +703,8 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
         results["passes"] = results["lanes"][0]["passes"]
         results["final_test_error"] = results["lanes"][0].get("final_test_error")
       results["total_seconds"] = elapsed()
+      # Of this process so far (Linux reports KiB): the whole run's by the last pass.
+      results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
       if not alive.any():
         results["status"] = "diverged"
         write_json_atomic(results_path, results)

@@ -16,7 +16,8 @@ from conftest import ROOT, small_config
 
 STEPS_PER_PASS = 3000
 # Timing fields differ between any two runs; "resumed" records the interruptions.
-UNTIMED = {"seconds", "images_per_second", "eval_seconds", "total_seconds", "resumed", "device"}
+UNTIMED = {"seconds", "images_per_second", "eval_seconds", "total_seconds", "resumed", "device",
+           "peak_rss_mib"}
 
 
 def command(mnist_dir, workdir):

@@ -35,6 +35,8 @@ def test_results_json(mnist_dir, tmp_path):
       assert np.isfinite(p[key]), key
   assert on_disk["final_test_error"] == r["passes"][-1]["test_error"]
   assert on_disk["versions"]["jax"] == jax.__version__
+  # The process's peak resident memory: JAX and the MNIST arrays alone exceed 100 MiB.
+  assert 100 < on_disk["peak_rss_mib"] < 24 * 1024
   assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]
 
 
