@@ -43,7 +43,9 @@ class Stage(NamedTuple):
 
 # Below this many images per model, convolutions run as im2col + matmul (ops.conv2d): on CPU
 # that measured 1.5x faster per step at batch 1 and 2x faster for 8 vmapped models at batch 1,
-# while XLA's own convolution is 1.8x faster at batch 128 (the same sums either way).
+# while XLA's own convolution is 1.8x faster at batch 128 (the same sums either way). Measured
+# before im2col's gradient was written out (benchmarks/RESULTS.md); the threshold between 1
+# and 128 has not been re-measured since.
 IM2COL_MAX_BATCH = 16
 
 

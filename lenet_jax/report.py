@@ -75,18 +75,27 @@ class Run(NamedTuple):
 
 # ---------------------------------------------------------------------------- reading the runs
 
-def read_run(path: str) -> Run:
-  """The results.json of a run directory; SourceError (with the fix) if it cannot be read."""
-  file = os.path.join(path, "results.json")
+def _read_json(path: str, name: str, missing: str, unreadable: str):
+  """path/name parsed; SourceError naming the fix if the directory is missing or the file
+  unreadable."""
+  file = os.path.join(path, name)
   if not os.path.isdir(path):
-    raise SourceError(f"run directory {path!r} does not exist; train it first (python launch.py "
-                      f"--experiment=... --workdir={path}) or name another directory")
+    raise SourceError(missing)
   try:
     with open(file) as f:
-      results = json.load(f)
+      return file, json.load(f)
   except (OSError, ValueError) as e:
-    raise SourceError(f"{file} is unreadable ({getattr(e, 'strerror', None) or e}); point the "
-                      "report at a directory holding a finished run's results.json") from None
+    raise SourceError(f"{file} is unreadable ({getattr(e, 'strerror', None) or e}); "
+                      f"{unreadable}") from None
+
+
+def read_run(path: str) -> Run:
+  """The results.json of a run directory; SourceError (with the fix) if it cannot be read."""
+  file, results = _read_json(
+      path, "results.json",
+      f"run directory {path!r} does not exist; train it first (python launch.py "
+      f"--experiment=... --workdir={path}) or name another directory",
+      "point the report at a directory holding a finished run's results.json")
   if not isinstance(results, dict) or "config" not in results:
     raise SourceError(f"{file} is not a training run's results.json (no 'config'); point the "
                       "report at a run directory")
@@ -95,16 +104,11 @@ def read_run(path: str) -> Run:
 
 def read_sweep(path: str) -> dict:
   """The summary.json of a sweep directory; SourceError (with the fix) if it cannot be read."""
-  file = os.path.join(path, "summary.json")
-  if not os.path.isdir(path):
-    raise SourceError(f"sweep directory {path!r} does not exist; run it first (python launch.py "
-                      f"--sweep=paper_ablations --workdir={path}) or name another directory")
-  try:
-    with open(file) as f:
-      summary = json.load(f)
-  except (OSError, ValueError) as e:
-    raise SourceError(f"{file} is unreadable ({getattr(e, 'strerror', None) or e}); point the "
-                      "report at a sweep directory holding summary.json") from None
+  file, summary = _read_json(
+      path, "summary.json",
+      f"sweep directory {path!r} does not exist; run it first (python launch.py "
+      f"--sweep=paper_ablations --workdir={path}) or name another directory",
+      "point the report at a sweep directory holding summary.json")
   if not isinstance(summary, dict) or not isinstance(summary.get("experiments"), list):
     raise SourceError(f"{file} is not a sweep summary (no 'experiments' list)")
   return summary
