@@ -127,10 +127,10 @@ def _train(config, workdir):
 
 
 def run_sweep(name: str) -> None:
-  """Every experiment of the sweep with the same flags, one workdir each, then the summary.
-  Finished experiments are skipped and interrupted ones resume (train_and_evaluate's
-  checkpoints), so rerunning an interrupted sweep finishes it."""
-  from lenet_jax import summary, sweeps, train
+  """Every experiment of the sweep with the same flags (lenet_jax.sweeps.run: one workdir each,
+  experiments that differ only in lane fields trained together, finished ones skipped), then
+  the summary."""
+  from lenet_jax import sweeps
   try:
     names = sweeps.get(name)
     configs = [build_config(experiments.load(n), FLAGS.set) for n in names]
@@ -138,26 +138,10 @@ def run_sweep(name: str) -> None:
     _fail(str(e))
   _set_xla_flags(configs)
   root = FLAGS.workdir or os.path.join("runs", f"sweep_{name}")
-  entries = []
-  for i, (exp, config) in enumerate(zip(names, configs)):
-    workdir = os.path.join(root, exp)
-    done = os.path.join(workdir, "results.json")
-    if os.path.exists(done) and not FLAGS.overwrite:
-      with open(done) as f:
-        finished = json.load(f).get("status") == "done"
-    else:
-      finished = False
-    print(f"[{i + 1}/{len(names)}] {exp} -> {workdir}"
-          + (": done already, skipped" if finished else ""), flush=True)
-    try:
-      results = _train(config, workdir)
-    except train.DivergenceError as e:
-      # Every lane of this experiment diverged: its results.json says so; the sweep goes on.
-      print(f"{exp}: {e}", file=sys.stderr, flush=True)
-      with open(os.path.join(workdir, "results.json")) as f:
-        results = json.load(f)
-    entries.append((exp, results))
-    summary.write_summary(entries, root)
+  try:
+    sweeps.run(names, configs, root, _train, overwrite=FLAGS.overwrite)
+  except ValueError as e:
+    _fail(str(e))
   print()
   with open(os.path.join(root, "summary.md")) as f:
     print(f.read())

@@ -19,6 +19,10 @@ def paper_config() -> ml_collections.ConfigDict:
   # from `seed` up, for every combination of the `vary` entries ("sdlm_mu=0.05,0.1", ...).
   c.seeds = 1
   c.vary = ()
+  # Several base settings of the lane fields trained in one program (a sweep sets this to train
+  # experiments that differ only in lane fields together): ({"learning_rate": 0.01},
+  # {"learning_rate": 0.001}) trains seeds x vary for each, in that order. () = the config's own.
+  c.lane_sets = ()
   # Model (lenet_jax.model.LeNet5).
   c.c3 = "partial"                  # partial (Table I) | full
   c.pooling = "trainable"           # trainable (subsample + squash) | avg | max

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lenet_jax import config as config_lib
 from lenet_jax import data as data_lib
 from lenet_jax import distort, losses, sdlm
 from lenet_jax.model import LeNet5, describe, head
@@ -75,8 +76,9 @@ LANE_FIELDS = ("seed", "sdlm_mu", "map_j", "learning_rate")
 
 
 def lanes_of(config) -> list[dict]:
-  """The models trained together: for every combination of `config.vary` ("field=v1,v2,...";
-  fields from LANE_FIELDS), `config.seeds` seeds counting up from `config.seed`."""
+  """The models trained together: for each entry of `config.lane_sets` (the config's own lane
+  fields if none), for every combination of `config.vary` ("field=v1,v2,..."; fields from
+  LANE_FIELDS), `config.seeds` seeds counting up from the seed."""
   axes = []
   for item in config.vary:
     field, _, values = item.partition("=")
@@ -91,12 +93,20 @@ def lanes_of(config) -> list[dict]:
     axes.append((field, parsed))
   if config.seeds < 1:
     raise ValueError(f"seeds must be >= 1, got {config.seeds}")
-  base = {f: config[f] for f in LANE_FIELDS}
   lanes = []
-  for combo in itertools.product(*[vals for _, vals in axes]):
-    lane = dict(base, **{f: v for (f, _), v in zip(axes, combo)})
-    first = lane["seed"]
-    lanes.extend(dict(lane, seed=first + k) for k in range(config.seeds))
+  for lane_set in config.lane_sets or ({},):
+    if not isinstance(lane_set, dict):
+      raise ValueError(f"lane_sets entries must be dicts like {{'learning_rate': 0.01}}, got "
+                       f"{lane_set!r}")
+    unknown = set(lane_set) - set(LANE_FIELDS)
+    if unknown:
+      raise ValueError(f"lane_sets entry {dict(lane_set)!r}: {', '.join(sorted(unknown))} "
+                       f"cannot differ between lanes; fields: {', '.join(LANE_FIELDS)}")
+    base = {f: lane_set.get(f, config[f]) for f in LANE_FIELDS}
+    for combo in itertools.product(*[vals for _, vals in axes]):
+      lane = dict(base, **{f: v for (f, _), v in zip(axes, combo)})
+      first = lane["seed"]
+      lanes.extend(dict(lane, seed=first + k) for k in range(config.seeds))
   return lanes
 
 
@@ -344,7 +354,9 @@ def _progress(total, desc, enabled):
               file=sys.stderr, dynamic_ncols=True)
 
 
-def _lane_record(lane: dict, config) -> dict:
+def lane_record(lane: dict, config) -> dict:
+  """A lane's entry in results.json, before any pass: its seed and the lane fields in which it
+  differs from `config`."""
   varied = {f: lane[f] for f in LANE_FIELDS if f != "seed" and lane[f] != config[f]}
   return {"seed": lane["seed"], "overrides": varied, "passes": [], "status": "running"}
 
@@ -361,10 +373,15 @@ class WorkdirError(ValueError):
 _RESUMABLE_DIFFERENCES = ("mnist_dir", "eval_batch_size")
 
 
-def _config_mismatch(saved: dict, config) -> list[str]:
-  now = json.loads(json.dumps(config.to_dict()))
+def config_mismatch(saved: dict, config) -> list[str]:
+  """The fields in which a saved config (as results.json holds it) differs from `config`,
+  leaving out those that do not change what a run computes."""
+  as_json = lambda c: json.loads(json.dumps(c.to_dict()))
+  now, default = as_json(config), as_json(config_lib.paper_config())
   keys = sorted((set(saved) | set(now)) - set(_RESUMABLE_DIFFERENCES))
-  return [k for k in keys if saved.get(k) != now.get(k)]
+  # A field added to the config after a run was saved: the run had its default.
+  same = lambda k: saved.get(k, default.get(k)) == now.get(k)
+  return [k for k in keys if not same(k)]
 
 
 def _prepare_workdir(workdir: str, config, overwrite: bool):
@@ -394,7 +411,7 @@ def _prepare_workdir(workdir: str, config, overwrite: bool):
     except (OSError, ValueError) as e:
       raise WorkdirError(f"{results_path} is unreadable ({e}); rerun with --overwrite to start "
                          "over") from None
-    diff = _config_mismatch(saved, config)
+    diff = config_mismatch(saved, config)
     if diff:
       raise WorkdirError(
           f"workdir {workdir!r} holds results of a different config (differs in: "
@@ -533,7 +550,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       "layers": describe(trainer.model), "train_images": n_train,
       "test_images": int(test_x.shape[0]), "device": _device(), "versions": _versions(),
       "paper_test_error": PAPER_TEST_ERROR.get(config.experiment), "passes": [],
-      "lanes": [_lane_record(lane, config) for lane in lanes], "status": "running",
+      "lanes": [lane_record(lane, config) for lane in lanes], "status": "running",
       "lane_devices": 1 if mesh is None else mesh.size,
   }
   manager = _checkpoint_manager(workdir, config.checkpoint_keep)
@@ -545,7 +562,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
   if resume_step is not None:
     state, meta = _restore(manager, resume_step, state)
     run, results = meta["run"], meta["results"]
-    diff = _config_mismatch(results.get("config", {}), config)
+    diff = config_mismatch(results.get("config", {}), config)
     if diff:
       manager.close()
       raise WorkdirError(
