@@ -36,6 +36,9 @@ flags.DEFINE_bool("progress", True, "Show a progress bar per pass.")
 flags.DEFINE_bool("overwrite", False, "Replace the results and checkpoints already in --workdir "
                   "(by default a rerun with the same config resumes from the last checkpoint, "
                   "and a different config is refused).")
+flags.DEFINE_bool("distributed", False, "Start jax.distributed even if no JAX_NUM_PROCESSES, "
+                  "SLURM or Open MPI job says there are several processes (for clusters JAX "
+                  "detects itself: Cloud TPU pods, Kubernetes). See the README, Multi-host.")
 flags.DEFINE_bool("deterministic", False, "Ask XLA for deterministic reductions on GPU "
                   "(--xla_gpu_deterministic_ops; slower). CPU runs are deterministic anyway.")
 
@@ -97,7 +100,7 @@ def _summary(results) -> None:
 def _set_xla_flags(configs):
   """Before JAX's backend starts: one CPU device per core when several models train together
   (a single model runs ~20% slower on a split host), XLA CPU's YNNPACK fusions off when every
-  batch is large, and the determinism flag."""
+  batch is large, the determinism flag; then jax.distributed when several processes run."""
   from lenet_jax import devices, model, train
   try:
     most = max(len(train.lanes_of(c)) for c in configs)
@@ -111,6 +114,10 @@ def _set_xla_flags(configs):
     # Read when the backend starts, which has not happened yet.
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                                + " --xla_gpu_deterministic_ops=true").strip()
+  try:
+    devices.start_distributed(FLAGS.distributed)
+  except ValueError as e:
+    _fail(str(e))
 
 
 def _train(config, workdir):
@@ -130,7 +137,7 @@ def run_sweep(name: str) -> None:
   """Every experiment of the sweep with the same flags (lenet_jax.sweeps.run: one workdir each,
   experiments that differ only in lane fields trained together, finished ones skipped), then
   the summary."""
-  from lenet_jax import sweeps
+  from lenet_jax import sweeps, train
   try:
     names = sweeps.get(name)
     configs = [build_config(experiments.load(n), FLAGS.set) for n in names]
@@ -142,6 +149,8 @@ def run_sweep(name: str) -> None:
     sweeps.run(names, configs, root, _train, overwrite=FLAGS.overwrite)
   except ValueError as e:
     _fail(str(e))
+  if not train.is_primary():
+    return
   print()
   with open(os.path.join(root, "summary.md")) as f:
     print(f.read())
@@ -182,6 +191,8 @@ def main(argv):
     results = _train(config, workdir)
   except train.DivergenceError as e:
     _fail(str(e))
+  if not train.is_primary():
+    return
   _summary(results)
   print(f"\nresults: {os.path.join(workdir, 'results.json')}")
 

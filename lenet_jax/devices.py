@@ -38,3 +38,36 @@ def large_batch_flags() -> None:
   if YNN_FLAG in current:
     return
   os.environ["XLA_FLAGS"] = f"{current} {YNN_FLAG}=".strip()
+
+
+# Read by launch.py (the first is also read by jax.distributed itself).
+PROCESS_VARS = ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID")
+
+
+def start_distributed(force: bool = False) -> bool:
+  """Starts jax.distributed when the environment describes several processes: JAX_NUM_PROCESSES,
+  JAX_PROCESS_ID and JAX_COORDINATOR_ADDRESS (host:port of process 0), or a SLURM or Open MPI
+  job of several tasks, whose variables JAX reads itself. `force` starts it anyway, for the
+  clusters JAX detects on its own (Cloud TPU pods, Kubernetes). Returns whether it started.
+  Must run before JAX's backend starts."""
+  env = os.environ
+  cluster = any(env.get(v, "1").isdigit() and int(env.get(v, "1")) > 1
+                for v in ("SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE"))
+  if not (force or cluster or any(env.get(v) for v in PROCESS_VARS)):
+    return False
+  kwargs = {}
+  for var, arg in (("JAX_NUM_PROCESSES", "num_processes"), ("JAX_PROCESS_ID", "process_id")):
+    if env.get(var):
+      try:
+        kwargs[arg] = int(env[var])
+      except ValueError:
+        raise ValueError(f"{var}={env[var]!r} is not an integer") from None
+  import jax
+  try:
+    jax.distributed.initialize(**kwargs)
+  except (ValueError, TypeError) as e:
+    raise ValueError(
+        f"cannot start a multi-process run ({e}): set JAX_COORDINATOR_ADDRESS=host:port (of "
+        "process 0), JAX_NUM_PROCESSES and JAX_PROCESS_ID on every process, or run under "
+        "SLURM or Open MPI") from None
+  return True

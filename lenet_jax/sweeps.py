@@ -154,10 +154,10 @@ def run(names: list[str], configs: list, root: str, train_fn: Callable[[Any, str
   for n in names:
     if results[n] is not None:
       count += 1
-      print(f"[{count}/{len(names)}] {n}: done already, skipped", flush=True)
+      train.log(f"[{count}/{len(names)}] {n}: done already, skipped")
 
   def write_summary():
-    if any(r is not None for r in results.values()):
+    if train.is_primary() and any(r is not None for r in results.values()):
       summary.write_summary([(n, r) for n, r in results.items() if r is not None], root)
 
   write_summary()
@@ -166,12 +166,12 @@ def run(names: list[str], configs: list, root: str, train_fn: Callable[[Any, str
     workdir = os.path.join(root, label)
     count += len(members)
     together = f" (trained together: {', '.join(members)})" if len(members) > 1 else ""
-    print(f"[{count}/{len(names)}] {label} -> {workdir}{together}", flush=True)
+    train.log(f"[{count}/{len(names)}] {label} -> {workdir}{together}")
     try:
       got = train_fn(config, workdir)
     except train.DivergenceError as e:
       # Every lane diverged: its results.json says so, and the sweep goes on.
-      print(f"{label}: {e}", file=sys.stderr, flush=True)
+      train.log(f"{label}: {e}", file=sys.stderr)
       with open(os.path.join(workdir, "results.json")) as f:
         got = json.load(f)
     if len(members) == 1:
@@ -179,8 +179,9 @@ def run(names: list[str], configs: list, root: str, train_fn: Callable[[Any, str
     else:
       member_configs = [configs[names.index(m)] for m in members]
       for m, r in zip(members, member_results(got, config, members, member_configs, workdir)):
-        os.makedirs(os.path.join(root, m), exist_ok=True)
-        train.write_json_atomic(os.path.join(root, m, "results.json"), r)
+        if train.is_primary():
+          os.makedirs(os.path.join(root, m), exist_ok=True)
+          train.write_json_atomic(os.path.join(root, m, "results.json"), r)
         results[m] = r
     write_summary()
   return results

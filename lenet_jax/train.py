@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any
+from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
@@ -174,6 +174,9 @@ class Trainer:
     self.lane_evaluate = jax.jit(over_lanes(
         lambda p, x, y, j: jax.lax.map(lambda a: self._evaluate_batch(a[0], x, y, a[1]), (p, j)),
         (None, None, None, None), mesh, lanes_axis_args=(0, 3)))
+    self.lane_finite = jax.jit(lambda p: jnp.stack([
+        jnp.all(jnp.isfinite(v.reshape(v.shape[0], -1)), axis=1)
+        for v in jax.tree_util.tree_leaves(p)]).all(axis=0))   # per lane: all params finite?
     self.lane_order = jax.jit(over_lanes(self._order, (0, None, None, None, None)),
                               static_argnums=(2, 3, 4))
 
@@ -272,7 +275,7 @@ class Trainer:
     errors, total = 0, 0.0
     for start in range(0, n, bs):
       e, l = self.lane_evaluate(params, images[start:start + bs], labels[start:start + bs], j)
-      errors, total = errors + np.asarray(e, np.int64), total + np.asarray(l, np.float64)
+      errors, total = errors + _host(e).astype(np.int64), total + _host(l).astype(np.float64)
     return [{"error": 100.0 * int(e) / n, "loss": float(t) / n, "errors": int(e)}
             for e, t in zip(errors, total)]
 
@@ -326,6 +329,7 @@ def _versions() -> dict:
 def _device() -> dict:
   d = jax.devices()[0]
   return {"platform": d.platform, "kind": d.device_kind, "count": jax.device_count(),
+          "processes": jax.process_count(),
           "host": platform.node(), "cpu": platform.processor() or platform.machine(),
           "cpu_count": os.cpu_count()}
 
@@ -346,8 +350,51 @@ def write_json_atomic(path: str, obj: Any) -> None:
     raise
 
 
+def is_primary() -> bool:
+  """Whether this process writes files and prints: always, except in a multi-process run
+  (jax.distributed), where the first process does it for all."""
+  return jax.process_index() == 0
+
+
+def log(*args, file=None) -> None:
+  """print, on the primary process only."""
+  if is_primary():
+    print(*args, file=file or sys.stdout, flush=True)
+
+
+def _signal_anywhere(signals) -> Optional[str]:
+  """The signal that stops the run, if any process received one (all must stop together)."""
+  if _any_process(signals.received is not None):
+    return signals.received or "a signal (sent to another process)"
+  return None
+
+
+def _host(x) -> np.ndarray:
+  """x as a NumPy array, the same on every process: in a multi-process run each process holds
+  only its own lanes, so this gathers them."""
+  if getattr(x, "is_fully_addressable", True):
+    return np.asarray(x)
+  from jax.experimental import multihost_utils
+  return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
+def _any_process(flag) -> bool:
+  """True on every process if `flag` is true on any, so that all of them take the same branch
+  (a multi-process program hangs if one process leaves it)."""
+  if jax.process_count() == 1:
+    return bool(flag)
+  from jax.experimental import multihost_utils
+  return bool(np.any(multihost_utils.process_allgather(np.int32(bool(flag)))))
+
+
+def _barrier(name: str) -> None:
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    multihost_utils.sync_global_devices(f"lenet_jax {name}")
+
+
 def _progress(total, desc, enabled):
-  if not enabled:
+  if not enabled or not is_primary():
     return None
   from tqdm import tqdm
   return tqdm(total=total, desc=desc, unit="img", unit_scale=True, leave=False,
@@ -398,6 +445,8 @@ def _prepare_workdir(workdir: str, config, overwrite: bool):
     raise WorkdirError(f"workdir {workdir!r} is not writable ({e.strerror}); choose another "
                        "--workdir") from None
   if overwrite:
+    if not is_primary():
+      return None
     for path in (results_path, ckpt_dir):
       if os.path.isdir(path):
         shutil.rmtree(path)
@@ -475,7 +524,7 @@ def lane_mesh(n_lanes: int):
   or None when that is one. Auto axes: with JAX 0.10's default Explicit axes a vmapped
   convolution fails to shard. On CPU, launch.py splits the host into one XLA device per core
   (lenet_jax.devices.split_host), so lanes train on all cores at once."""
-  devices = jax.local_devices()
+  devices = jax.devices()   # every process's, in a multi-process run
   d = max(k for k in range(1, len(devices) + 1) if n_lanes % k == 0)
   if d == 1:
     return None
@@ -487,7 +536,9 @@ def padded_lanes(lanes: list[dict]) -> list[dict]:
   """`lanes` followed by copies of the last one, up to a multiple of the devices they can use
   (min(lanes, local devices)): 5 seeds on 2 devices train as 3 + 3 rather than 5 on one. The
   copies are trained and thrown away; they never appear in results."""
-  d = min(len(lanes), jax.local_device_count())
+  # Several processes: every device takes part (each process must hold some lanes).
+  d = (jax.device_count() if jax.process_count() > 1
+       else min(len(lanes), jax.local_device_count()))
   return lanes + [dict(lanes[-1])] * (-len(lanes) % d)
 
 
@@ -530,6 +581,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
   chunk = _steps_per_call(config, steps_per_pass)
   # Everything above validates the config and the data; only now is anything written.
   resume_step = _prepare_workdir(workdir, config, overwrite)
+  _barrier("workdir prepared")
 
   # The whole dataset lives on the device once; batches are gathered inside jitted code.
   train_x, train_y = jnp.asarray(ds.train_x), jnp.asarray(ds.train_y)
@@ -537,12 +589,14 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
   val = (jnp.asarray(ds.val_x), jnp.asarray(ds.val_y)) if ds.val_x.shape[0] else None
 
   if mesh is not None:
-    # The training set is replicated on every device; each device trains its own lanes.
-    train_x, train_y = (jax.device_put(a, jax.sharding.NamedSharding(
-        mesh, jax.sharding.PartitionSpec())) for a in (train_x, train_y))
+    # The data are replicated on every device (of every process); each device trains its own
+    # lanes.
+    everywhere = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+    train_x, train_y, test_x, test_y = (jax.device_put(a, everywhere)
+                                        for a in (train_x, train_y, test_x, test_y))
+    val = None if val is None else tuple(jax.device_put(a, everywhere) for a in val)
   state = trainer.init_lanes(trained)
-  params0 = jax.tree.map(lambda v: v[0], state["params"])
-  n_params = sum(int(np.prod(p.shape)) for p in jax.tree_util.tree_leaves(params0))
+  n_params = sum(int(np.prod(p.shape[1:])) for p in jax.tree_util.tree_leaves(state["params"]))
 
   results = {
       "experiment": config.experiment, "parameters": n_params,
@@ -572,9 +626,13 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
     if results["status"] == "done":
       manager.close()
       return results
-    print(f"resuming from the checkpoint at pass {run['epoch'] + 1}, step {run['step']} of "
-          f"{steps_per_pass}", file=sys.stderr, flush=True)
+    log(f"resuming from the checkpoint at pass {run['epoch'] + 1}, step {run['step']} of "
+        f"{steps_per_pass}", file=sys.stderr)
   results_path = os.path.join(workdir, "results.json")
+
+  def write_results():
+    if is_primary():
+      write_json_atomic(results_path, results)
 
   def checkpoint(global_step):
     run["total_seconds"] = elapsed()
@@ -594,7 +652,8 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       segments = _segments(config, epoch, steps_per_pass, chunk)
       if config.optimizer == "sdlm" and not resuming_mid_pass:
         state, (h_min, h_max) = trainer.lane_refresh(state, train_x, train_y, epoch, 0)
-        eta = float(trainer.schedule(int(state["step"][0])))
+        eta = float(trainer.schedule(int(_host(state["step"])[0])))
+        h_min, h_max = _host(h_min), _host(h_max)
         for k, r in enumerate(records):
           mu = lanes[k]["sdlm_mu"]
           r.update(eta=eta, effective_lr_min=float(eta / (mu + h_max[k])),
@@ -623,17 +682,17 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
           state, m = trainer.lane_train_steps(state, train_x, train_y,
                                               order[:, start:start + chunk], stop - start)
           seg_loss, seg_errors = m["loss"], m["errors"]
-        loss_sum, errors = loss_sum + np.asarray(seg_loss), errors + np.asarray(seg_errors)
+        loss_sum, errors = loss_sum + _host(seg_loss), errors + _host(seg_errors)
         for k in np.flatnonzero(alive & ~np.isfinite(loss_sum)):
           alive[k] = False
           results["lanes"][k].update(status="diverged",
                                      diverged_at={"pass": epoch + 1, "step": stop})
           if n_lanes > 1:
-            print(f"lane {k} (seed {lanes[k]['seed']}) diverged in pass {epoch + 1} by step "
-                  f"{stop}; the other lanes go on", file=sys.stderr, flush=True)
+            log(f"lane {k} (seed {lanes[k]['seed']}) diverged in pass {epoch + 1} by step "
+                f"{stop}; the other lanes go on", file=sys.stderr)
         if not alive.any():
           results["status"] = "diverged"
-          write_json_atomic(results_path, results)
+          write_results()
           manager.close()
           what = "the loss" if n_lanes == 1 else "every lane's loss"
           raise DivergenceError(
@@ -649,16 +708,17 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
                           err=f"{100.0 * np.mean(errors[alive]) / seen:.2f}%")
         due = (config.checkpoint_every and stop < steps_per_pass
                and stop - last_checkpoint >= config.checkpoint_every)
-        if due or signals.received:
+        received = _signal_anywhere(signals)
+        if due or received:
           run["pass_seconds"] += time.perf_counter() - t0
           t0 = time.perf_counter()
           checkpoint(epoch * steps_per_pass + stop)
           last_checkpoint = stop
-        if signals.received:
+        if received:
           if bar is not None:
             bar.close()
           manager.close()
-          raise Interrupted(f"{signals.received} received: stopped at pass {epoch + 1}, step "
+          raise Interrupted(f"{received} received: stopped at pass {epoch + 1}, step "
                             f"{stop}, checkpoint written; rerun the same command to resume")
       if bar is not None:
         bar.close()
@@ -666,7 +726,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       train_seconds = run["pass_seconds"] + time.perf_counter() - t0
       images = steps_per_pass * config.batch_size
       t_eval = time.perf_counter()
-      if n_lanes == 1:
+      if n_trained == 1:
         # Evaluated as one model: at batch 1000 the im2col-free path (XLA's convolution) runs
         # outside any map.
         params = jax.tree.map(lambda v: v[0], state["params"])
@@ -681,8 +741,8 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
                  "test": trainer.evaluate_lanes(state["params"], test_x, test_y, js)}
         if val is not None:
           evals["val"] = trainer.evaluate_lanes(state["params"], *val, js)
+      finite = _host(trainer.lane_finite(state["params"]))
       for k in np.flatnonzero(alive):
-        params = jax.tree.map(lambda v: v[k], state["params"])
         tr, te = evals["train"][k], evals["test"][k]
         r = records[k]
         r.update(train_error_online=100.0 * errors[k] / images,
@@ -693,7 +753,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
         if val is not None:
           r.update(val_error=evals["val"][k]["error"], val_loss=evals["val"][k]["loss"])
         lane_result = results["lanes"][k]
-        if not all(np.isfinite(np.asarray(p)).all() for p in jax.tree_util.tree_leaves(params)):
+        if not finite[k]:
           alive[k] = False
           lane_result.update(status="diverged", diverged_at={"pass": epoch + 1, "step": images})
           continue
@@ -707,15 +767,15 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       prefix = f"pass {epoch + 1:2d}/{config.epochs}:"
       if n_lanes == 1 and done:
         r = done[0]
-        print(f"{prefix} train error on the fly {r['train_error_online']:.2f}%, after pass "
+        log(f"{prefix} train error on the fly {r['train_error_online']:.2f}%, after pass "
               f"{r['train_error']:.2f}%, test {r['test_error']:.2f}% ({r['test_errors']} "
               f"errors), loss {r['train_loss']:.4f}, {r['images_per_second']:.0f} img/s, "
-              f"{train_seconds:.1f}s", flush=True)
+            f"{train_seconds:.1f}s")
       elif done:
         te = [r["test_error"] for r in done]
-        print(f"{prefix} {len(done)} lanes, test error mean {np.mean(te):.2f}% (min "
+        log(f"{prefix} {len(done)} lanes, test error mean {np.mean(te):.2f}% (min "
               f"{np.min(te):.2f}, max {np.max(te):.2f}), {n_lanes * images / train_seconds:.0f} "
-              f"img/s summed, {train_seconds:.1f}s + {eval_seconds:.1f}s eval", flush=True)
+            f"img/s summed, {train_seconds:.1f}s + {eval_seconds:.1f}s eval")
       if n_lanes == 1:
         results["passes"] = results["lanes"][0]["passes"]
         results["final_test_error"] = results["lanes"][0].get("final_test_error")
@@ -724,7 +784,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
       if not alive.any():
         results["status"] = "diverged"
-        write_json_atomic(results_path, results)
+        write_results()
         manager.close()
         raise DivergenceError(f"parameters became non-finite in pass {epoch + 1}; the last good "
                               f"checkpoint is kept in {workdir}/checkpoints; lower the learning "
@@ -732,10 +792,11 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       results["status"] = "running" if epoch + 1 < config.epochs else "done"
       run.update(epoch=epoch + 1, step=0, alive=alive.tolist(), records=None)
       checkpoint((epoch + 1) * steps_per_pass)
-      write_json_atomic(results_path, results)
-      if signals.received and epoch + 1 < config.epochs:
+      write_results()
+      received = _signal_anywhere(signals)
+      if received and epoch + 1 < config.epochs:
         manager.close()
-        raise Interrupted(f"{signals.received} received: stopped after pass {epoch + 1}, "
+        raise Interrupted(f"{received} received: stopped after pass {epoch + 1}, "
                           "checkpoint written; rerun the same command to resume")
   manager.close()
   return results
