@@ -520,8 +520,8 @@ class _Signals:
 
 
 def lane_mesh(n_lanes: int):
-  """A one-axis mesh for the lane axis over as many local devices as divide the lanes evenly,
-  or None when that is one. Auto axes: with JAX 0.10's default Explicit axes a vmapped
+  """A one-axis mesh for the lane axis over as many devices (of every process) as divide the
+  lanes evenly, or None when that is one. Auto axes: with JAX 0.10's default Explicit axes a vmapped
   convolution fails to shard. On CPU, launch.py splits the host into one XLA device per core
   (lenet_jax.devices.split_host), so lanes train on all cores at once."""
   devices = jax.devices()   # every process's, in a multi-process run
@@ -534,7 +534,7 @@ def lane_mesh(n_lanes: int):
 
 def padded_lanes(lanes: list[dict]) -> list[dict]:
   """`lanes` followed by copies of the last one, up to a multiple of the devices they can use
-  (min(lanes, local devices)): 5 seeds on 2 devices train as 3 + 3 rather than 5 on one. The
+  (min(lanes, local devices); all devices in a multi-process run): 5 seeds on 2 devices train as 3 + 3 rather than 5 on one. The
   copies are trained and thrown away; they never appear in results."""
   # Several processes: every device takes part (each process must hold some lanes).
   d = (jax.device_count() if jax.process_count() > 1
