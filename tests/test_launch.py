@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,3 +95,16 @@ def test_tiny_sweep_writes_table_and_plots_and_skips_what_is_done(mnist_dir, tmp
   assert again.returncode == 0, again.stderr
   assert again.stdout.count("done already, skipped") == 3
   assert (tmp_path / "c3_full" / "results.json").stat().st_mtime_ns == before
+
+
+def test_signal_spread_shows_the_logistic_function_losing_the_input(mnist_dir):
+  from experiments import signal_spread
+  # Per-unit standard deviation over images, averaged over units: units (0, 2) and (2, 2).
+  assert signal_spread.spread(np.array([[0.0, 2.0], [2.0, 2.0]])) == 0.5
+  r = launch("--experiment=signal_spread", f"--mnist_dir={mnist_dir}")
+  assert r.returncode == 0, r.stderr
+  f6 = {line.split()[0]: float(line.split("F6 ")[1].split()[0])
+        for line in r.stdout.splitlines() if "F6 " in line}
+  assert set(f6) == {"scaled_tanh", "logistic", "relu"}
+  # Slope 0.25 against 1.14 at each of six squashing layers: orders of magnitude less spread.
+  assert 0 < f6["logistic"] < f6["scaled_tanh"] / 100
