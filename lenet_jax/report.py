@@ -543,7 +543,7 @@ def model_view(run: Run, mnist_dir: Optional[str]) -> ModelView:
   model = make_model(config)
   test_x, test_y = _test_set(mnist_dir, run.results)
   scores_fn = jax.jit(lambda p, x: losses.predict(model.apply({"params": p}, x), config.output))
-  bs = int(config.get("eval_batch_size", 1000) or 1000)
+  bs = 1000   # prediction batches; their size changes only float rounding
   preds = np.concatenate([np.asarray(scores_fn(params, test_x[i:i + bs]))
                           for i in range(0, len(test_x), bs)])
   return ModelView(run, lane, step, params, model, test_x, test_y, preds.astype(np.int64))

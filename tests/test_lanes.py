@@ -126,19 +126,28 @@ def test_a_diverged_single_run_stops_and_says_so(mnist_dir, tmp_path):
   assert "final_test_error" not in on_disk
 
 
-def test_evaluate_lanes_equals_evaluating_each_model():
+@pytest.mark.parametrize("eval_batch", [250, 0])   # 0: the default, 10 on CPU
+def test_evaluate_lanes_equals_evaluating_each_model(eval_batch):
   require_mnist()
   c = experiments.load("c3_partial").get_config()
-  c.eval_batch_size = 250
+  c.eval_batch_size = eval_batch
   ds = data.load_mnist(str(MNIST_DIR), train_size=500)
-  x, y = jnp.asarray(ds.test_x[:500]), jnp.asarray(ds.test_y[:500])
+  # 505 images: whole batches in one scan, and a shorter batch after them.
+  x, y = jnp.asarray(ds.test_x[:505]), jnp.asarray(ds.test_y[:505])
   t = train.Trainer(c, 500)
   state = t.init_lanes(LANES[:3] + [dict(LANES[3])])
   got = t.evaluate_lanes(state["params"], x, y, state["map_j"])
   for k, lane in enumerate(LANES):
-    one = t.evaluate(jax.tree.map(lambda v: v[k], state["params"]), x, y, lane["map_j"])
+    params = jax.tree.map(lambda v: v[k], state["params"])
+    one = t.evaluate(params, x, y, lane["map_j"])
     assert got[k]["errors"] == one["errors"]
     np.testing.assert_allclose(got[k]["loss"], one["loss"], rtol=1e-5)
+    # Against the whole split in one forward pass, errors and losses summed in NumPy.
+    scores = t.model.apply({"params": params}, x)
+    per_image = [float(t.loss(scores[i:i + 1], y[i:i + 1], lane["map_j"])) for i in range(505)]
+    wrong = int(np.sum(np.argmin(np.asarray(scores), axis=1) != np.asarray(y)))
+    assert one["errors"] == wrong and one["error"] == 100.0 * wrong / 505
+    np.testing.assert_allclose(one["loss"], np.mean(per_image), rtol=1e-5)
 
 
 PADDED = """
