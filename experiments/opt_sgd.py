@@ -22,7 +22,10 @@ together with --vary=learning_rate=...):
 A short check favours fast early progress: over 20 full passes a smaller fixed rate might end
 lower, which the sweep does not test (there is no decay, unlike SDLM's eta schedule).
 
-Measured: not yet run.
+Measured by `launch.py --sweep=paper_ablations --seeds=5 --mnist_dir=../shared/data/mnist`
+(seeds 0-4, 20 passes, 2-core AMD EPYC CPU, JAX 0.10.2, 2026-11-28): test error 1.54 ± 0.23%
+over 5 seeds (min 1.25, max 1.81), training error 0.87%. c3_partial in the same sweep: 1.05 ±
+0.05%. (results/sweep_paper_ablations/)
 """
 from lenet_jax.config import paper_config
 
