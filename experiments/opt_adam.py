@@ -9,7 +9,10 @@ error (results/opt_adam_lr1e-4_seed0.json); c3_partial seed 0: 1.08%.
   python launch.py --experiment=opt_adam --mnist_dir=../shared/data/mnist
   python launch.py --experiment=opt_adam --mnist_dir=../shared/data/mnist --seeds=5
 
-Measured: not yet run.
+Measured by `launch.py --sweep=paper_ablations --seeds=5 --mnist_dir=../shared/data/mnist`
+(seeds 0-4, 20 passes, 2-core AMD EPYC CPU, JAX 0.10.2, 2026-11-28): test error 1.12 ± 0.16%
+over 5 seeds (min 0.96, max 1.34), training error 0.32%. c3_partial in the same sweep: 1.05 ±
+0.05%. (results/sweep_paper_ablations/)
 """
 from lenet_jax.config import paper_config
 
