@@ -7,7 +7,10 @@ to compare against.
   python launch.py --experiment=train_30k --mnist_dir=../shared/data/mnist
   python launch.py --experiment=train_30k --mnist_dir=../shared/data/mnist --seeds=5
 
-Measured: not yet run.
+Measured by `launch.py --sweep=paper_ablations --seeds=5 --mnist_dir=../shared/data/mnist`
+(seeds 0-4, 20 passes, 2-core AMD EPYC CPU, JAX 0.10.2, 2026-11-28): test error 1.30 ± 0.08%
+over 5 seeds (min 1.23, max 1.41), training error 0.35%. c3_partial in the same sweep: 1.05 ±
+0.05%. (results/sweep_paper_ablations/)
 """
 from lenet_jax.config import paper_config
 
