@@ -132,11 +132,7 @@ def finished(workdir: str, config, overwrite: bool = False):
                              "over") from None
   if results.get("status") not in ("done", "diverged"):
     return None
-  diff = train.config_mismatch(results.get("config", {}), config)
-  if diff:
-    raise train.WorkdirError(
-        f"workdir {workdir!r} holds results of a different config (differs in: "
-        f"{', '.join(diff)}); use another --workdir, or --overwrite to replace them")
+  train.check_same_config(results.get("config", {}), config, workdir)
   return results
 
 

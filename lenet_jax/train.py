@@ -466,6 +466,15 @@ def config_mismatch(saved: dict, config) -> list[str]:
   return [k for k in keys if not same(k)]
 
 
+def check_same_config(saved: dict, config, workdir: str) -> None:
+  """WorkdirError if the results saved in workdir are of another config."""
+  diff = config_mismatch(saved, config)
+  if diff:
+    raise WorkdirError(
+        f"workdir {workdir!r} holds results of a different config (differs in: "
+        f"{', '.join(diff)}); use another --workdir, or --overwrite to replace them")
+
+
 def _prepare_workdir(workdir: str, config, overwrite: bool):
   """Creates workdir, or checks that the results already in it are this config's. Returns the
   latest checkpoint step there (None: start from scratch)."""
@@ -495,11 +504,7 @@ def _prepare_workdir(workdir: str, config, overwrite: bool):
     except (OSError, ValueError) as e:
       raise WorkdirError(f"{results_path} is unreadable ({e}); rerun with --overwrite to start "
                          "over") from None
-    diff = config_mismatch(saved, config)
-    if diff:
-      raise WorkdirError(
-          f"workdir {workdir!r} holds results of a different config (differs in: "
-          f"{', '.join(diff)}); use another --workdir, or --overwrite to replace them")
+    check_same_config(saved, config, workdir)
   if not os.path.isdir(ckpt_dir):
     return None
   steps = sorted(int(d) for d in os.listdir(ckpt_dir) if d.isdigit())
