@@ -4,6 +4,7 @@ the Flax-examples way and in PyTorch, measured side by side in one process.
   .venv/bin/python benchmarks/bench.py                         # full run: aims at 3-5 min, 2 cores
   .venv/bin/python benchmarks/bench.py --repeats=1 --steps=50  # a smoke test
   .venv/bin/python benchmarks/bench.py --json=bench.json       # also write the numbers as JSON
+  .venv/bin/python benchmarks/bench.py --pairs=5               # only: 8 seeds vs one seed
 
 What is measured (each number is the median over --repeats timed windows; warm-up excluded):
   lenet_jax    the paper model (lenet_jax.config.paper_config(): partial C3, trainable
@@ -42,7 +43,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 # Two rows run in child processes with the XLA flags launch.py sets for them (read when JAX's
-# backend starts): the vmapped seeds on one XLA CPU device per core (a single model runs ~20%
+# backend starts): the seeds trained together on one XLA CPU device per core (a single model runs ~20%
 # slower on a split host, so the other rows keep one device), and batch 128 without XLA CPU's
 # YNNPACK fusions (which help at batch 1).
 if "--child=lanes" in sys.argv:
@@ -62,7 +63,8 @@ import optax
 
 from lenet_jax import data as data_lib
 from lenet_jax.config import paper_config
-from lenet_jax.train import Trainer, lane_mesh, write_json_atomic
+from lenet_jax.train import (Trainer, lane_group, lane_mesh, vmapped_together,
+                             write_json_atomic)
 
 try:
   import torch
@@ -98,8 +100,21 @@ def parse_args(argv=None):
                  help="torch.set_num_threads (0: PyTorch's default, one per core). On an "
                       "oversubscribed machine 1 avoids OpenMP's spin-waiting collapse")
   p.add_argument("--lanes", type=int, default=8,
-                 help="seeds trained together in the vmapped batch-1 row (--seeds of launch.py)")
-  p.add_argument("--child", choices=("", "lanes", "b128"), default="", help=argparse.SUPPRESS)
+                 help="seeds trained together in the batch-1 seeds row (--seeds of launch.py)")
+  p.add_argument("--lane_group", type=int, default=0,
+                 help="config.lane_group of the seeds row (0: all of a device's lanes in one vmap, "
+                      "launch.py's default)")
+  p.add_argument("--pairs", type=int, default=0,
+                 help="if > 0, measure only the seeds ratio: this many alternating pairs of "
+                      "child processes, one seed (one XLA device, as launch.py trains one model) "
+                      "then --lanes seeds (one device per core, as launch.py trains several), "
+                      "each pair's ratio printed, and their median. Pairs taken minutes apart "
+                      "see the same machine load, which a noisy shared machine needs")
+  p.add_argument("--lane_groups", default="",
+                 help="with --pairs: comma-separated lane_group values measured in every pair "
+                      "(default: --lane_group)")
+  p.add_argument("--child", choices=("", "lanes", "b128", "b1"), default="",
+                 help=argparse.SUPPRESS)
   p.add_argument("--seed", type=int, default=0)
   p.add_argument("--json", default="", help="also write the numbers to this JSON file")
   args = p.parse_args(argv)
@@ -107,6 +122,15 @@ def parse_args(argv=None):
     args.steps_b1 = args.steps_b128 = args.steps
   if args.torch_threads < 0:
     p.error("--torch_threads must be >= 0")
+  if args.pairs < 0 or args.lane_group < 0:
+    p.error("--pairs and --lane_group must be >= 0")
+  try:
+    args.lane_groups = [int(g) for g in args.lane_groups.split(",")] if args.lane_groups else [
+        args.lane_group]
+  except ValueError:
+    p.error(f"--lane_groups must be comma-separated integers, got {args.lane_groups!r}")
+  if any(g < 0 for g in args.lane_groups):
+    p.error("--lane_groups must be >= 0")
   for name in ("repeats", "steps_b1", "steps_b128", "chunk", "eval_batches", "lanes"):
     if getattr(args, name) < 1:
       p.error(f"--{name} must be >= 1")
@@ -187,10 +211,11 @@ def finite(params) -> bool:
 
 # ----------------------------------------------------------------------------- lenet_jax
 
-def paper_trainer(batch: int, train_size: int) -> Trainer:
+def paper_trainer(batch: int, train_size: int, mesh=None, lane_group: int = 0) -> Trainer:
   config = paper_config()
   config.batch_size = batch
-  return Trainer(config, steps_per_pass=train_size // batch)
+  config.lane_group = lane_group
+  return Trainer(config, steps_per_pass=train_size // batch, mesh=mesh)
 
 
 def fresh_state(trainer, train_x, train_y, seed):
@@ -246,12 +271,11 @@ def bench_lenet_scanned(args, batch, steps, train_x, train_y, rng) -> dict:
 
 
 def bench_lenet_lanes(args, n_lanes, steps, train_x, train_y, rng) -> dict:
-  """`lane_train_steps`: n_lanes seeds of the paper model in one vmapped program, batch 1 each,
-  as `launch.py --seeds=N` trains them. Its "batch" is n_lanes: images/s are summed over seeds."""
-  trainer = paper_trainer(SMALL, train_x.shape[0])
+  """`lane_train_steps`: n_lanes seeds of the paper model in one program (vmapped in groups of
+  config.lane_group per device), batch 1 each, as `launch.py --seeds=N` trains them. Its "batch" is n_lanes: images/s are summed over seeds."""
   mesh = lane_mesh(n_lanes)
+  trainer = paper_trainer(SMALL, train_x.shape[0], mesh, args.lane_group)
   if mesh is not None:
-    trainer = Trainer(trainer.config, train_x.shape[0], mesh)
     train_x, train_y = jax.device_put((train_x, train_y), jax.sharding.NamedSharding(
         mesh, jax.sharding.PartitionSpec()))
   c = paper_config()
@@ -272,7 +296,9 @@ def bench_lenet_lanes(args, n_lanes, steps, train_x, train_y, rng) -> dict:
 
   return time_windows(args, run, block(state), steps, n_lanes,
                       warmup=min(chunk, max(args.warmup, 1)), steps_per_call=chunk, lanes=n_lanes,
-                      devices=1 if mesh is None else mesh.size)
+                      devices=1 if mesh is None else mesh.size,
+                      lane_group=vmapped_together(lane_group(trainer.config),
+                                                  n_lanes // (1 if mesh is None else mesh.size)))
 
 
 def bench_lenet_per_call_rows(args, batch, steps, train_x, train_y, rng) -> dict:
@@ -426,7 +452,7 @@ ROWS = [
     ("lenet_jax_b1_scanned", "lenet_jax paper model, train_steps (scanned)"),
     ("flax_b1", "plain LeNet-5, Flax-examples loop"),
     ("torch_b1", "plain LeNet-5, PyTorch loop"),
-    ("lenet_jax_b1_lanes", "lenet_jax paper model, N seeds vmapped, batch 1"),
+    ("lenet_jax_b1_lanes", "lenet_jax paper model, N seeds in one program, b1"),
     ("lenet_jax_b128_scanned", "lenet_jax paper model, train_steps (scanned)"),
     ("lenet_jax_b128_per_call", "lenet_jax paper model, train_step_at 1/call"),
     ("lenet_jax_b128_launch", "  the same, XLA flags as launch.py sets them"),
@@ -478,14 +504,54 @@ def print_table(results):
   return ratios
 
 
-def in_child(args, child: str) -> dict:
+def in_child(args, child: str, **overrides) -> dict:
   """A row measured by a child process started with the XLA flags launch.py would set for it."""
   import json
   import subprocess
+  values = dict(vars(args), **overrides)
   cmd = [sys.executable, str(Path(__file__).resolve()), f"--child={child}"] + [
-      f"--{k}={v}" for k, v in vars(args).items() if k not in ("json", "child")]
+      f"--{k}={v}" for k, v in values.items()
+      if k not in ("json", "child", "pairs", "lane_groups")]
   out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
   return json.loads(out.strip().splitlines()[-1])
+
+
+def seeds_pairs(args) -> None:
+  """The ablation issue's goal alone: --lanes seeds trained together (batch 1, each lane_group
+  of --lane_groups) against one seed, in alternating child processes; ratios per pair and their
+  median."""
+  info = machine_info()
+  print_machine(info)
+  print(f"{args.pairs} pairs; per pair: one seed ({args.steps_b1} steps x {args.repeats} "
+        f"windows), then {args.lanes} seeds ({args.steps_b1 // 4} steps x {args.repeats} windows) "
+        f"for lane_group in {args.lane_groups}")
+  rows = []
+  t_start = time.perf_counter()
+  for k in range(args.pairs):
+    one = in_child(args, "b1")
+    row = {"one_seed": one, "seeds": {}}
+    text = [f"one seed {one['images_per_s']:7,.0f}"]
+    for g in args.lane_groups:
+      many = in_child(args, "lanes", lane_group=g)
+      row["seeds"][g] = many
+      text.append(f"{args.lanes} seeds (lane_group {g}: {many['lane_group']} vmapped) "
+                  f"{many['images_per_s']:7,.0f} = {many['images_per_s'] / one['images_per_s']:.2f}x")
+    rows.append(row)
+    print(f"  pair {k + 1}: " + "; ".join(text) + " images/s", flush=True)
+  summary = {}
+  for g in args.lane_groups:
+    ratios = [r["seeds"][g]["images_per_s"] / r["one_seed"]["images_per_s"] for r in rows]
+    summary[g] = {"median_ratio": statistics.median(ratios), "ratios": ratios,
+                  "median_images_per_s": statistics.median(
+                      r["seeds"][g]["images_per_s"] for r in rows)}
+    print(f"{args.lanes} seeds / one seed, lane_group {g}: median {summary[g]['median_ratio']:.2f}x "
+          f"(pairs: {', '.join(f'{v:.2f}' for v in ratios)}); goal 3x")
+  print(f"one seed: median {statistics.median(r['one_seed']['images_per_s'] for r in rows):,.0f} "
+        f"images/s; measured in {time.perf_counter() - t_start:.0f}s")
+  if args.json:
+    write_json_atomic(args.json, {"machine": info, "args": vars(args), "pairs": rows,
+                                  "summary": {str(g): v for g, v in summary.items()}})
+    print(f"wrote {args.json}")
 
 
 def main(argv=None):
@@ -497,10 +563,14 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     if args.child == "lanes":
       r = bench_lenet_lanes(args, args.lanes, args.steps_b1 // 4, x, y, rng)
+    elif args.child == "b1":
+      r = bench_lenet_scanned(args, SMALL, args.steps_b1, x, y, rng)
     else:
       r = bench_lenet_per_call_rows(args, LARGE, args.steps_b128, x, y, rng)
     print(json.dumps(r))
     return
+  if args.pairs:
+    return seeds_pairs(args)
   if torch is not None and args.torch_threads:
     torch.set_num_threads(args.torch_threads)
   info = machine_info()

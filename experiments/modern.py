@@ -14,7 +14,10 @@ input scaling and 20 passes stay as they are (init_default covers the initialisa
   python launch.py --experiment=modern --mnist_dir=../shared/data/mnist
   python launch.py --experiment=modern --mnist_dir=../shared/data/mnist --seeds=5
 
-Measured: not yet run.
+Measured by `launch.py --sweep=paper_ablations --seeds=5 --mnist_dir=../shared/data/mnist`
+(seeds 0-4, 20 passes, 2-core Intel Xeon CPU, JAX 0.10.2, 2026-11-29, commit fb802e4): test
+error 1.03 ± 0.09% over 5 seeds (min 0.92, max 1.17), training error 0.19%. c3_partial in the
+same sweep: 1.05 ± 0.05%. (results/sweep_paper_ablations/)
 """
 from lenet_jax.config import paper_config
 

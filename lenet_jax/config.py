@@ -23,6 +23,10 @@ def paper_config() -> ml_collections.ConfigDict:
   # experiments that differ only in lane fields together): ({"learning_rate": 0.01},
   # {"learning_rate": 0.001}) trains seeds x vary for each, in that order. () = the config's own.
   c.lane_sets = ()
+  # Lanes vmapped together on a device when batches are small (< 16, the scanned loop); a
+  # device's groups of lanes take turns within the same compiled call. 0 = all of them
+  # (lenet_jax.train.lane_group).
+  c.lane_group = 0
   # Model (lenet_jax.model.LeNet5).
   c.c3 = "partial"                  # partial (Table I) | full
   c.pooling = "trainable"           # trainable (subsample + squash) | avg | max

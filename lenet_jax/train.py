@@ -110,11 +110,19 @@ def lanes_of(config) -> list[dict]:
   return lanes
 
 
-def over_lanes(fn, in_axes, mesh=None, lanes_axis_args=None):
+def vmapped_together(group: int, lanes: int) -> int:
+  """How many of a device's `lanes` one vmap takes for a lane group of `group` (0: all): the
+  largest divisor of lanes up to group."""
+  return max(k for k in range(1, min(group or lanes, lanes) + 1) if lanes % k == 0)
+
+
+def over_lanes(fn, in_axes, mesh=None, lanes_axis_args=None, group=0):
   """fn vmapped over the leading lane axis of the arguments with in_axes 0 (every output has a
   lane axis). With one lane the axis is squeezed instead: vmapping a convolution over its
   weights turns it into a grouped convolution, which XLA's CPU backend runs far slower than a
-  plain one. With a mesh, each device runs this on its own lanes (shard_map over the mesh's
+  plain one. `group` > 0: a device's lanes are vmapped in groups of that many (or of the
+  largest divisor of its lane count up to it), and the groups run one after another (lax.map).
+  With a mesh, each device runs this on its own lanes (shard_map over the mesh's
   "lanes" axis): letting XLA's partitioner split the vmapped program instead gave wrong numbers
   for the grouped C5 convolution (JAX 0.10.2, 4 CPU devices)."""
   if lanes_axis_args is not None:
@@ -127,7 +135,7 @@ def over_lanes(fn, in_axes, mesh=None, lanes_axis_args=None):
                                         for i in range(len(in_axes))))
   vmapped = jax.vmap(fn, in_axes=in_axes)
 
-  def run(*args):
+  def together(*args):
     lanes = next(jax.tree_util.tree_leaves(a)[0].shape[0] for a, ax in zip(args, in_axes)
                  if ax == 0)
     if lanes != 1:
@@ -135,12 +143,45 @@ def over_lanes(fn, in_axes, mesh=None, lanes_axis_args=None):
     one = [jax.tree.map(lambda v: v[0], a) if ax == 0 else a for a, ax in zip(args, in_axes)]
     return jax.tree.map(lambda v: v[None], fn(*one))
 
+  def run(*args):
+    lanes = next(jax.tree_util.tree_leaves(a)[0].shape[0] for a, ax in zip(args, in_axes)
+                 if ax == 0)
+    g = vmapped_together(group, lanes)
+    if g == lanes:
+      return together(*args)
+    # Groups of g lanes one after another, each vmapped.
+    split = lambda v: v.reshape(lanes // g, g, *v.shape[1:])
+    lane_args = [jax.tree.map(split, a) for a, ax in zip(args, in_axes) if ax == 0]
+
+    def one_group(group_args):
+      it = iter(group_args)
+      return together(*[next(it) if ax == 0 else a for a, ax in zip(args, in_axes)])
+    out = jax.lax.map(one_group, lane_args)
+    return jax.tree.map(lambda v: v.reshape(lanes, *v.shape[2:]), out)
+
   if mesh is None:
     return run
   spec = jax.sharding.PartitionSpec
   # check_vma=False: the loops start their metric sums from constants that are not per-lane.
   return jax.shard_map(run, mesh=mesh, out_specs=spec("lanes"), check_vma=False,
                        in_specs=tuple(spec("lanes") if ax == 0 else spec() for ax in in_axes))
+
+
+@jax.custom_batching.custom_vmap
+def take_rows(table, rows):
+  """table[rows]."""
+  return table[rows]
+
+
+@take_rows.def_vmap
+def _take_rows_lanes(lanes, batched, table, rows):
+  # Each lane fetching its own rows of a shared table: vmap would make one gather with
+  # per-lane indices, which XLA's CPU backend runs element by element (~10 us per 32x32 image,
+  # 4% of a lane's step); a slice per lane is a plain copy.
+  if tuple(batched) != (False, True):
+    return jax.vmap(lambda t, r: t[r], in_axes=tuple(0 if b else None for b in batched))(
+        table, rows), True
+  return jnp.stack([take_rows(table, rows[k]) for k in range(lanes)]), True
 
 
 class Trainer:
@@ -166,7 +207,8 @@ class Trainer:
     self._refresh_jit = jax.jit(self._refresh)
     self.lane_init = jax.jit(over_lanes(self.init, (0, 0, 0, 0), mesh))
     self.lane_train_steps = jax.jit(
-        over_lanes(self._train_steps, (0, None, None, 0, None), mesh), donate_argnums=0)
+        over_lanes(self._train_steps, (0, None, None, 0, None), mesh, group=lane_group(config)),
+        donate_argnums=0)
     self.lane_train_step_at = jax.jit(
         over_lanes(self._train_step_at, (0, None, None, 0, None), mesh), donate_argnums=0)
     self.lane_refresh = jax.jit(over_lanes(self._refresh, (0, None, None, None, None), mesh),
@@ -233,7 +275,7 @@ class Trainer:
     def body(i, carry):
       s, loss, errors = carry
       rows = idx[i]
-      s, m = self._train_step(s, (images[rows], labels[rows]))
+      s, m = self._train_step(s, (take_rows(images, rows), take_rows(labels, rows)))
       return s, loss + m["loss"], errors + m["errors"]
     zero = jnp.zeros([], jnp.float32)
     state, loss, errors = jax.lax.fori_loop(0, n, body, (state, zero, jnp.zeros([], jnp.int32)))
@@ -345,6 +387,20 @@ def eval_batch_size(config) -> int:
   return 10 if jax.default_backend() == "cpu" else 1000
 
 
+def lane_group(config) -> int:
+  """Lanes one vmap takes on a device in the small-batch loop (`lane_train_steps`): the
+  config's lane_group, 0 meaning all of them. Smaller groups keep each group's weights, gradients
+  and SDLM Hessian estimate (~0.75 MB per lane for the paper model) in a core's L2 cache
+  (1.25 MB on this project's Intel machine), which four vmapped lanes (3 MB) overflow. Measured
+  there for 8 seeds at batch 1 (benchmarks/RESULTS.md): groups of 1 against all 4 of a device's
+  lanes vmapped, 2.46x against 2.57x one seed over 9 alternating pairs of processes (medians;
+  each ranged 1.7-4.0x), but ahead in 6 of 7 interleaved in-process comparisons: within the
+  machine's noise, so the default stays one vmap."""
+  if config.lane_group < 0:
+    raise ValueError(f"lane_group must be >= 0, got {config.lane_group}")
+  return config.lane_group
+
+
 def _steps_per_call(config, steps_per_pass: int) -> int:
   if config.steps_per_call > 0:
     return min(config.steps_per_call, steps_per_pass)
@@ -452,7 +508,7 @@ class WorkdirError(ValueError):
 
 
 # Config fields that do not change what a run computes, so a workdir may be resumed with others.
-_RESUMABLE_DIFFERENCES = ("mnist_dir", "eval_batch_size")
+_RESUMABLE_DIFFERENCES = ("mnist_dir", "eval_batch_size", "lane_group")
 
 
 def config_mismatch(saved: dict, config) -> list[str]:

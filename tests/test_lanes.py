@@ -57,6 +57,25 @@ def test_vmapped_lanes_equal_separate_runs(alone):
   np.testing.assert_allclose(together, alone, rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("group", [1, 2])
+def test_lane_groups_equal_separate_runs(alone, group):
+  # Groups of `group` lanes vmapped, the groups one after another in the same call.
+  np.testing.assert_allclose(train_lanes(LANES, lane_group=group), alone, rtol=0, atol=1e-6)
+
+
+def test_vmapped_together_is_the_largest_divisor_up_to_the_group():
+  assert [train.vmapped_together(g, 6) for g in (0, 1, 2, 4, 5, 6, 9)] == [6, 1, 2, 3, 3, 6, 6]
+  assert train.vmapped_together(2, 1) == 1
+
+
+def test_lane_group_is_checked():
+  c = experiments.load("c3_partial").get_config()
+  assert train.lane_group(c) == 0                 # default: all lanes in one vmap
+  c.lane_group = -1
+  with pytest.raises(ValueError, match="lane_group must be >= 0"):
+    train.lane_group(c)
+
+
 def test_per_lane_hyperparameters_take_effect(alone):
   # Lanes 2 and 3 share lane 0's seed (same initialisation and data order) but not mu or j.
   for k in (2, 3):
