@@ -8,15 +8,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
 
-# Many tests build a Trainer for the same small config, and each Trainer jit-compiles its own
-# functions: JAX's persistent compilation cache lets them (and the launch.py subprocesses, which
-# inherit the variables) reuse executables instead of compiling them again. The key is the
-# program and its compile options, so a changed program is compiled afresh.
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(ROOT / ".jax_test_cache"))
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
-os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(2 ** 30))
-
 
 def require_mnist():
   """The real MNIST files are part of the test setup (../shared/data/mnist): without them the
