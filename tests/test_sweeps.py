@@ -72,7 +72,7 @@ def test_grouped_sweep_equals_each_experiment_alone(mnist_dir, tmp_path):
   again = sweeps.run(list(configs), list(configs.values()), str(root), refuse)
   assert again["b"]["lanes"] == b["lanes"]
   # A finished experiment of another config is an error, not silently reused.
-  changed = dict(configs, c=small_config(mnist_dir, seeds=2, c3="full", epochs=2))
+  changed = dict(configs, b=small_config(mnist_dir, seeds=2, map_j=1.0, sdlm_mu=0.5, epochs=2))
   with pytest.raises(train.WorkdirError, match="differs in: epochs"):
     sweeps.run(list(changed), list(changed.values()), str(root), refuse)
 
