@@ -135,9 +135,7 @@ def over_lanes(fn, in_axes, mesh=None, lanes_axis_args=None, group=0):
                                         for i in range(len(in_axes))))
   vmapped = jax.vmap(fn, in_axes=in_axes)
 
-  def together(*args):
-    lanes = next(jax.tree_util.tree_leaves(a)[0].shape[0] for a, ax in zip(args, in_axes)
-                 if ax == 0)
+  def together(lanes, *args):
     if lanes != 1:
       return vmapped(*args)
     one = [jax.tree.map(lambda v: v[0], a) if ax == 0 else a for a, ax in zip(args, in_axes)]
@@ -148,14 +146,14 @@ def over_lanes(fn, in_axes, mesh=None, lanes_axis_args=None, group=0):
                  if ax == 0)
     g = vmapped_together(group, lanes)
     if g == lanes:
-      return together(*args)
+      return together(lanes, *args)
     # Groups of g lanes one after another, each vmapped.
     split = lambda v: v.reshape(lanes // g, g, *v.shape[1:])
     lane_args = [jax.tree.map(split, a) for a, ax in zip(args, in_axes) if ax == 0]
 
     def one_group(group_args):
       it = iter(group_args)
-      return together(*[next(it) if ax == 0 else a for a, ax in zip(args, in_axes)])
+      return together(g, *[next(it) if ax == 0 else a for a, ax in zip(args, in_axes)])
     out = jax.lax.map(one_group, lane_args)
     return jax.tree.map(lambda v: v.reshape(lanes, *v.shape[2:]), out)
 
