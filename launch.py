@@ -98,7 +98,7 @@ def _summary(results) -> None:
 
 
 def _set_xla_flags(configs):
-  """Before JAX's backend starts: one CPU device per core when several models train together
+  """Before JAX's backend starts: XLA CPU flags for every run, one CPU device per core when several models train together
   (a single model runs ~20% slower on a split host), XLA CPU's YNNPACK fusions off when every
   batch is large, the determinism flag; then jax.distributed when several processes run."""
   from lenet_jax import devices, model, train
@@ -106,6 +106,7 @@ def _set_xla_flags(configs):
     most = max(len(train.lanes_of(c)) for c in configs)
   except ValueError as e:
     _fail(str(e))
+  devices.cpu_flags()
   if most > 1:
     devices.split_host()
   if all(c.batch_size >= model.IM2COL_MAX_BATCH for c in configs):

@@ -46,11 +46,12 @@ sys.path.insert(0, str(REPO_ROOT))
 # backend starts): the seeds trained together on one XLA CPU device per core (a single model runs ~20%
 # slower on a split host, so the other rows keep one device), and batch 128 without XLA CPU's
 # YNNPACK fusions (which help at batch 1).
+# Every process also gets the XLA CPU flags launch.py sets for every run.
+from lenet_jax import devices  # pylint: disable=g-import-not-at-top
+devices.cpu_flags()
 if "--child=lanes" in sys.argv:
-  from lenet_jax import devices  # pylint: disable=g-import-not-at-top
   devices.split_host()
 elif "--child=b128" in sys.argv:
-  from lenet_jax import devices  # pylint: disable=g-import-not-at-top
   devices.large_batch_flags()
 
 import flax  # pylint: disable=g-import-not-at-top

@@ -420,7 +420,7 @@ def _device() -> dict:
   return {"platform": d.platform, "kind": d.device_kind, "count": jax.device_count(),
           "processes": jax.process_count(),
           "host": platform.node(), "cpu": platform.processor() or platform.machine(),
-          "cpu_count": os.cpu_count()}
+          "cpu_count": os.cpu_count(), "xla_flags": os.environ.get("XLA_FLAGS", "")}
 
 
 def write_json_atomic(path: str, obj: Any) -> None:

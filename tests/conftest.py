@@ -6,6 +6,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# The XLA flags launch.py sets for every run, before anything starts JAX's backend.
+from lenet_jax import devices  # noqa: E402
+devices.cpu_flags()
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
 
 

@@ -21,3 +21,38 @@ def test_large_batch_flags_turn_off_ynn_fusions_unless_set(monkeypatch):
   monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=dot")
   devices.large_batch_flags()
   assert os.environ["XLA_FLAGS"] == "--xla_cpu_experimental_ynn_fusion_type=dot"
+
+
+def test_cpu_flags_turn_on_region_analysis_unless_set(monkeypatch):
+  monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+  devices.cpu_flags()
+  assert os.environ["XLA_FLAGS"].split() == [
+      "--xla_force_host_platform_device_count=2",
+      "--xla_cpu_copy_insertion_use_region_analysis=true"]
+  monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_copy_insertion_use_region_analysis=false")
+  devices.cpu_flags()
+  assert os.environ["XLA_FLAGS"] == "--xla_cpu_copy_insertion_use_region_analysis=false"
+
+
+def test_region_analysis_removes_the_weight_copies_from_the_training_loop():
+  # Why cpu_flags sets it: without it XLA copies C5's 48,000 weights (and F6's) every step of
+  # the batch-1 loop before updating them; with it the update is in place.
+  import re
+  import jax.numpy as jnp
+  import numpy as np
+  from lenet_jax import train
+  from lenet_jax.config import paper_config
+  c = paper_config()
+  c.batch_size = 1
+  t = train.Trainer(c, 100)
+  state = t.init(0)
+  x, y = jnp.zeros((100, 32, 32, 1)), jnp.zeros((100,), jnp.int32)
+  idx = jnp.zeros((10, 1), jnp.int32)
+
+  def copied(region):
+    text = t.train_steps.lower(state, x, y, idx, 10).compile(
+        compiler_options={"xla_cpu_copy_insertion_use_region_analysis": region}).as_text()
+    # Top-level copies only (two-space indent in the entry or loop body, not inside fusions).
+    return re.findall(r"^  %copy[.\d]* = (f32\[[\d,]+\])", text, re.M)
+  assert "f32[5,5,16,120]" in copied(False)
+  assert "f32[5,5,16,120]" not in copied(True)
