@@ -52,7 +52,7 @@ def test_region_analysis_removes_the_weight_copies_from_the_training_loop():
   def copied(region):
     text = t.train_steps.lower(state, x, y, idx, 10).compile(
         compiler_options={"xla_cpu_copy_insertion_use_region_analysis": region}).as_text()
-    # Top-level copies only (two-space indent in the entry or loop body, not inside fusions).
+    # Copies in the compiled module (the loop-carried weights' and those inside fusions).
     return re.findall(r"^  %copy[.\d]* = (f32\[[\d,]+\])", text, re.M)
   assert "f32[5,5,16,120]" in copied(False)
   assert "f32[5,5,16,120]" not in copied(True)
