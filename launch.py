@@ -98,9 +98,10 @@ def _summary(results) -> None:
 
 
 def _set_xla_flags(configs):
-  """Before JAX's backend starts: XLA CPU flags for every run, one CPU device per core when several models train together
-  (a single model runs ~20% slower on a split host), XLA CPU's YNNPACK fusions off when every
-  batch is large, the determinism flag; then jax.distributed when several processes run."""
+  """Before JAX's backend starts: XLA CPU flags for every run, one CPU device per core when
+  several models train together (a single model runs ~20% slower on a split host), XLA CPU's
+  YNNPACK fusions off when every batch is large, the determinism flag; then jax.distributed
+  when several processes run."""
   from lenet_jax import devices, model, train
   try:
     most = max(len(train.lanes_of(c)) for c in configs)

@@ -33,10 +33,11 @@ REGION_FLAG = "--xla_cpu_copy_insertion_use_region_analysis"
 def cpu_flags() -> None:
   """XLA CPU flags for every run (unless XLA_FLAGS already sets them): copy insertion with region
   analysis, which lets the training loop update C5's and F6's weights in place instead of
-  copying them every step (24 -> 18 copies in the 8-seed loop, 16 -> 10 in one model's). At
-  batch 1, interleaved windows in one process on this project's 2-core Intel Xeon: one model
-  2,567 -> 3,102 images/s, 8 seeds 6,315 -> 7,218 (benchmarks/RESULTS.md). Must run before
-  JAX's backend starts."""
+  copying them every step (copy instructions in the compiled loop: 8 seeds 24 -> 18, one
+  model 16 -> 10). At batch 1, interleaved windows in one process on this project's 2-core
+  Intel Xeon: one model 2,567 -> 3,102 images/s, 8 seeds 6,315 -> 7,218; in whole launch.py
+  runs the gain was inside the noise (benchmarks/RESULTS.md). Must run before JAX's backend
+  starts."""
   current = os.environ.get("XLA_FLAGS", "")
   if REGION_FLAG not in current:
     os.environ["XLA_FLAGS"] = f"{current} {REGION_FLAG}=true".strip()

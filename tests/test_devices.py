@@ -39,7 +39,6 @@ def test_region_analysis_removes_the_weight_copies_from_the_training_loop():
   # the batch-1 loop before updating them; with it the update is in place.
   import re
   import jax.numpy as jnp
-  import numpy as np
   from lenet_jax import train
   from lenet_jax.config import paper_config
   c = paper_config()
