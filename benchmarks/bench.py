@@ -43,8 +43,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 # Two rows run in child processes with the XLA flags launch.py sets for them (read when JAX's
-# backend starts): the seeds trained together on one XLA CPU device per core (a single model runs ~20%
-# slower on a split host, so the other rows keep one device), and batch 128 without XLA CPU's
+# backend starts): the seeds trained together on one XLA CPU device per core (a single model
+# runs ~20% slower on a split host, so the other rows keep one device), and batch 128 without XLA CPU's
 # YNNPACK fusions (which help at batch 1).
 # Every process also gets the XLA CPU flags launch.py sets for every run.
 from lenet_jax import devices  # pylint: disable=g-import-not-at-top
@@ -273,7 +273,8 @@ def bench_lenet_scanned(args, batch, steps, train_x, train_y, rng) -> dict:
 
 def bench_lenet_lanes(args, n_lanes, steps, train_x, train_y, rng) -> dict:
   """`lane_train_steps`: n_lanes seeds of the paper model in one program (vmapped in groups of
-  config.lane_group per device), batch 1 each, as `launch.py --seeds=N` trains them. Its "batch" is n_lanes: images/s are summed over seeds."""
+  config.lane_group per device), batch 1 each, as `launch.py --seeds=N` trains them. Its "batch"
+  is n_lanes: images/s are summed over seeds."""
   mesh = lane_mesh(n_lanes)
   trainer = paper_trainer(SMALL, train_x.shape[0], mesh, args.lane_group)
   if mesh is not None:

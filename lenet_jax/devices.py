@@ -6,6 +6,13 @@ import os
 FLAG = "--xla_force_host_platform_device_count"
 
 
+def _add_xla_flag(flag: str, value) -> None:
+  """Appends flag=value to XLA_FLAGS unless XLA_FLAGS already sets the flag (the user's wins)."""
+  current = os.environ.get("XLA_FLAGS", "")
+  if flag not in current:
+    os.environ["XLA_FLAGS"] = f"{current} {flag}={value}".strip()
+
+
 def split_host(cores: int | None = None) -> None:
   """Makes XLA's CPU backend expose one device per core (unless XLA_FLAGS already sets it).
 
@@ -18,12 +25,9 @@ def split_host(cores: int | None = None) -> None:
   the accelerators stay the default devices. Must run before JAX's backend starts (the first
   computation), or it has no effect.
   """
-  current = os.environ.get("XLA_FLAGS", "")
-  if FLAG in current:
-    return
   if cores is None:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-  os.environ["XLA_FLAGS"] = f"{current} {FLAG}={cores}".strip()
+  _add_xla_flag(FLAG, cores)
 
 
 YNN_FLAG = "--xla_cpu_experimental_ynn_fusion_type"
@@ -38,9 +42,7 @@ def cpu_flags() -> None:
   Intel Xeon: one model 2,567 -> 3,102 images/s, 8 seeds 6,315 -> 7,218; in whole launch.py
   runs the gain was inside the noise (benchmarks/RESULTS.md). Must run before JAX's backend
   starts."""
-  current = os.environ.get("XLA_FLAGS", "")
-  if REGION_FLAG not in current:
-    os.environ["XLA_FLAGS"] = f"{current} {REGION_FLAG}=true".strip()
+  _add_xla_flag(REGION_FLAG, "true")
 
 
 def large_batch_flags() -> None:
@@ -48,10 +50,7 @@ def large_batch_flags() -> None:
   batches are all large. At batch 128 the paper model's step ran ~1.3x faster without them
   (5,700-6,400 vs 7,300-8,200 images/s, three alternating pairs on this project's 2-core
   machine), while at batch 1 they help. Must run before JAX's backend starts."""
-  current = os.environ.get("XLA_FLAGS", "")
-  if YNN_FLAG in current:
-    return
-  os.environ["XLA_FLAGS"] = f"{current} {YNN_FLAG}=".strip()
+  _add_xla_flag(YNN_FLAG, "")
 
 
 # Read by launch.py (the first is also read by jax.distributed itself).
