@@ -44,8 +44,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 # Two rows run in child processes with the XLA flags launch.py sets for them (read when JAX's
 # backend starts): the seeds trained together on one XLA CPU device per core (a single model
-# runs ~20% slower on a split host, so the other rows keep one device), and batch 128 without XLA CPU's
-# YNNPACK fusions (which help at batch 1).
+# runs ~20% slower on a split host, so the other rows keep one device), and batch 128 without
+# XLA CPU's YNNPACK fusions (which help at batch 1).
 # Every process also gets the XLA CPU flags launch.py sets for every run.
 from lenet_jax import devices  # pylint: disable=g-import-not-at-top
 devices.cpu_flags()
