@@ -104,15 +104,27 @@ def _im2col_conv(x, w):
 def _im2col_conv_fwd(x, w):
   kh, kw, cin, cout = w.shape
   oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
+  # The windows are cut in two stages, kh row shifts and then kw column shifts of those: 10
+  # slices instead of kh*kw = 25. XLA's CPU backend runs every slice as a kernel of its own;
+  # one model's step at batch 1 measured ~1.3x faster so (benchmarks/RESULTS.md, session 6).
   if cin == 1:
     # One input map (C1): windows stacked first are contiguous row copies (stacked last, single
     # floats at a stride), and the product comes out as (cout, positions), wide rather than
     # 6 columns: together ~1.1x per step.
-    cols = jnp.stack([x[i:i + oh, j:j + ow, 0] for i in range(kh) for j in range(kw)])
-    cols = cols.reshape(kh * kw, oh * ow)
+    rows = jnp.stack([x[i:i + oh, :, 0] for i in range(kh)])              # (kh, oh, W)
+    # A concatenate, not a stack on axis 1: the same numbers, but under a vmap over models
+    # XLA then writes the windows straight into the layout the batched matmul reads, without
+    # a transposing copy (8 seeds ~1.1x).
+    cols = jnp.concatenate([rows[:, None, :, j:j + ow] for j in range(kw)], axis=1)
+    cols = cols.reshape(kh * kw, oh * ow)                                 # (kh * kw, oh * ow)
     yt = jax.lax.dot_general(w.reshape(-1, cout), cols, (((0,), (0,)), ((), ())))
     return yt.T.reshape(oh, ow, cout), (cols, w, x.shape)
-  patches = _patches(x, kh, kw, oh, ow)
+  if oh == ow == 1:
+    patches = _patches(x, kh, kw, oh, ow)
+  else:
+    rows = jnp.stack([x[i:i + oh] for i in range(kh)], axis=2)             # (oh, W, kh, cin)
+    patches = jnp.stack([rows[:, j:j + ow] for j in range(kw)], axis=3)   # (oh, ow, kh, kw, cin)
+    patches = patches.reshape(oh, ow, -1)
   return patches @ w.reshape(-1, cout), (patches, w, x.shape)
 
 
