@@ -72,13 +72,9 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, connections=None, impl="xla"):
   elif impl == "im2col":
     xp = jnp.pad(x, ((ph, ph), (pw, pw), (0, 0)))
     if (sh, sw) == (1, 1):
-      # The bias is added to the (positions, cout) product before it takes the maps' shape, so
-      # that the bias gradient and the weight gradient read one cotangent matrix; added after
-      # the reshape, XLA computed that cotangent twice, once per shape (8 seeds ~1.1x).
       y = _im2col_conv(xp, w)
-      y = y if b is None else y + b
-      return y.reshape(oh, ow, cout)
-    y = _patches(xp, kh, kw, oh, ow, sh, sw) @ w.reshape(kh * kw * cin, cout)
+    else:
+      y = _patches(xp, kh, kw, oh, ow, sh, sw) @ w.reshape(kh * kw * cin, cout)
   else:
     raise ValueError(f"unknown conv impl {impl!r}; use 'xla' or 'im2col'")
   return y if b is None else y + b
@@ -98,10 +94,9 @@ def _patches(x, kh, kw, oh, ow, sh=1, sw=1):
 @jax.custom_vjp
 def _im2col_conv(x, w):
   """Stride-1 valid cross-correlation as one matmul over the input's windows, with its gradient
-  written out; the result is (positions, cout), positions in row-major (oh, ow) order.
-  Autodiff's version transposed the window matrix for the weight gradient and left the input
-  gradient (the windows' gradients added back in place) to be recomputed by each of its
-  consumers; written out, a LeNet-5 step at batch 1 ran ~1.8x faster on CPU
+  written out. Autodiff's version transposed the window matrix for the weight gradient and left
+  the input gradient (the windows' gradients added back in place) to be recomputed by each of
+  its consumers; written out, a LeNet-5 step at batch 1 ran ~1.8x faster on CPU
   (benchmarks/RESULTS.md). Every layout choice below is kept only where it measured faster."""
   return _im2col_conv_fwd(x, w)[0]
 
@@ -123,31 +118,32 @@ def _im2col_conv_fwd(x, w):
     cols = jnp.concatenate([rows[:, None, :, j:j + ow] for j in range(kw)], axis=1)
     cols = cols.reshape(kh * kw, oh * ow)                                 # (kh * kw, oh * ow)
     yt = jax.lax.dot_general(w.reshape(-1, cout), cols, (((0,), (0,)), ((), ())))
-    return yt.T, (cols, w, x.shape)
+    return yt.T.reshape(oh, ow, cout), (cols, w, x.shape)
   if oh == ow == 1:
     patches = _patches(x, kh, kw, oh, ow)
   else:
     rows = jnp.stack([x[i:i + oh] for i in range(kh)], axis=2)             # (oh, W, kh, cin)
     patches = jnp.stack([rows[:, j:j + ow] for j in range(kw)], axis=3)   # (oh, ow, kh, kw, cin)
-  patches = patches.reshape(oh * ow, -1)                                  # (positions, kh*kw*cin)
+    patches = patches.reshape(oh, ow, -1)
   return patches @ w.reshape(-1, cout), (patches, w, x.shape)
 
 
 def _im2col_conv_bwd(res, g):
   patches, w, (h, wd, _) = res
   kh, kw, cin, cout = w.shape
-  oh, ow = h - kh + 1, wd - kw + 1
-  # g: (positions, cout). The weight gradient reads the windows in the layout they were stored
-  # in; a transposed window matrix costs a copy of it every step.
+  oh, ow, _ = g.shape
+  # The weight gradient reads the windows in the layout they were stored in; a transposed
+  # window matrix costs a copy of it every step.
   if oh == ow == 1:
     # One window (C5): the weight gradient is an outer product. Written as one, XLA fuses it
     # into the optimiser's update in the weights' own layout; as a matmul over one position it
     # came out transposed inside that update (8 seeds ~1.1x, one model ~1.03x; same numbers).
-    dw = (patches.reshape(-1, 1) * g).reshape(w.shape)
+    dw = (patches.reshape(-1, 1) * g.reshape(1, cout)).reshape(w.shape)
   elif cin == 1:
-    dw = (patches @ g).reshape(w.shape)
+    dw = (patches @ g.reshape(oh * ow, cout)).reshape(w.shape)
   else:
-    dw = jax.lax.dot_general(g, patches, (((0,), (0,)), ((), ()))).T.reshape(w.shape)
+    dw = jax.lax.dot_general(g.reshape(oh * ow, cout), patches.reshape(oh * ow, -1),
+                             (((0,), (0,)), ((), ()))).T.reshape(w.shape)
   dp = (g @ w.reshape(-1, cout).T).reshape(oh, ow, kh, kw, cin)
   if oh == ow == 1:
     # One window (C5): its gradient is the input's, in place.
