@@ -134,12 +134,7 @@ def _im2col_conv_bwd(res, g):
   oh, ow, _ = g.shape
   # The weight gradient reads the windows in the layout they were stored in; a transposed
   # window matrix costs a copy of it every step.
-  if oh == ow == 1:
-    # One window (C5): the weight gradient is an outer product. Written as one, XLA fuses it
-    # into the optimiser's update in the weights' own layout; as a matmul over one position it
-    # came out transposed inside that update (8 seeds ~1.1x, one model ~1.03x; same numbers).
-    dw = (patches.reshape(-1, 1) * g.reshape(1, cout)).reshape(w.shape)
-  elif cin == 1:
+  if cin == 1:
     dw = (patches @ g.reshape(oh * ow, cout)).reshape(w.shape)
   else:
     dw = jax.lax.dot_general(g.reshape(oh * ow, cout), patches.reshape(oh * ow, -1),
