@@ -106,7 +106,7 @@ def _im2col_conv_fwd(x, w):
   oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
   # The windows are cut in two stages, kh row shifts and then kw column shifts of those: 10
   # slices instead of kh*kw = 25. XLA's CPU backend runs every slice as a kernel of its own;
-  # one model's step at batch 1 measured ~1.3x faster so (benchmarks/RESULTS.md, session 6).
+  # one model's step at batch 1 measured ~1.25x faster so (benchmarks/RESULTS.md, session 6).
   if cin == 1:
     # One input map (C1): windows stacked first are contiguous row copies (stacked last, single
     # floats at a stride), and the product comes out as (cout, positions), wide rather than
@@ -114,7 +114,7 @@ def _im2col_conv_fwd(x, w):
     rows = jnp.stack([x[i:i + oh, :, 0] for i in range(kh)])              # (kh, oh, W)
     # A concatenate, not a stack on axis 1: the same numbers, but under a vmap over models
     # XLA then writes the windows straight into the layout the batched matmul reads, without
-    # a transposing copy (8 seeds ~1.1x).
+    # a transposing copy (8 seeds ~1.15x).
     cols = jnp.concatenate([rows[:, None, :, j:j + ow] for j in range(kw)], axis=1)
     cols = cols.reshape(kh * kw, oh * ow)                                 # (kh * kw, oh * ow)
     yt = jax.lax.dot_general(w.reshape(-1, cout), cols, (((0,), (0,)), ((), ())))
