@@ -86,9 +86,12 @@ def _patches(x, kh, kw, oh, ow, sh=1, sw=1):
   if oh == ow == 1:
     # One window (C5 on S4): the input itself, no copies.
     return x[:kh, :kw].reshape(1, 1, -1)
-  views = [x[i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
-           for i in range(kh) for j in range(kw)]
-  return jnp.stack(views, axis=2).reshape(oh, ow, -1)
+  # Cut in two stages, kh row shifts and then kw column shifts of those: kh + kw slices
+  # instead of kh*kw. XLA's CPU backend runs every slice as a kernel of its own; one model's
+  # step at batch 1 measured ~1.25x faster so (benchmarks/RESULTS.md, session 6).
+  rows = jnp.stack([x[i:i + sh * (oh - 1) + 1:sh] for i in range(kh)], axis=2)  # (oh, W, kh, cin)
+  views = jnp.stack([rows[:, j:j + sw * (ow - 1) + 1:sw] for j in range(kw)], axis=3)
+  return views.reshape(oh, ow, -1)
 
 
 @jax.custom_vjp
@@ -104,13 +107,11 @@ def _im2col_conv(x, w):
 def _im2col_conv_fwd(x, w):
   kh, kw, cin, cout = w.shape
   oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
-  # The windows are cut in two stages, kh row shifts and then kw column shifts of those: 10
-  # slices instead of kh*kw = 25. XLA's CPU backend runs every slice as a kernel of its own;
-  # one model's step at batch 1 measured ~1.25x faster so (benchmarks/RESULTS.md, session 6).
   if cin == 1:
     # One input map (C1): windows stacked first are contiguous row copies (stacked last, single
     # floats at a stride), and the product comes out as (cout, positions), wide rather than
     # 6 columns: together ~1.1x per step.
+    # Cut in two stages like _patches' windows.
     rows = jnp.stack([x[i:i + oh, :, 0] for i in range(kh)])              # (kh, oh, W)
     # A concatenate, not a stack on axis 1: the same numbers, but under a vmap over models
     # XLA then writes the windows straight into the layout the batched matmul reads, without
@@ -119,12 +120,7 @@ def _im2col_conv_fwd(x, w):
     cols = cols.reshape(kh * kw, oh * ow)                                 # (kh * kw, oh * ow)
     yt = jax.lax.dot_general(w.reshape(-1, cout), cols, (((0,), (0,)), ((), ())))
     return yt.T.reshape(oh, ow, cout), (cols, w, x.shape)
-  if oh == ow == 1:
-    patches = _patches(x, kh, kw, oh, ow)
-  else:
-    rows = jnp.stack([x[i:i + oh] for i in range(kh)], axis=2)             # (oh, W, kh, cin)
-    patches = jnp.stack([rows[:, j:j + ow] for j in range(kw)], axis=3)   # (oh, ow, kh, kw, cin)
-    patches = patches.reshape(oh, ow, -1)
+  patches = _patches(x, kh, kw, oh, ow)
   return patches @ w.reshape(-1, cout), (patches, w, x.shape)
 
 
