@@ -284,7 +284,7 @@ def bench_lenet_lanes(args, n_lanes, steps, train_x, train_y, rng) -> dict:
   lanes = [dict(seed=args.seed + k, sdlm_mu=c.sdlm_mu, map_j=c.map_j,
                 learning_rate=c.learning_rate) for k in range(n_lanes)]
   state = trainer.init_lanes(lanes)
-  state, _ = trainer.lane_refresh(state, train_x, train_y, 0, 0)
+  state = trainer.lane_refresh(state, train_x, train_y, 0, 0)
   chunk = min(args.chunk, steps)
   idx = jnp.stack([index_rows(rng, train_x.shape[0], chunk, SMALL) for _ in lanes])
 

@@ -32,7 +32,11 @@ def paper_config() -> ml_collections.ConfigDict:
   c.pooling = "trainable"           # trainable (subsample + squash) | avg | max
   c.activation = "scaled_tanh"      # scaled_tanh | logistic | relu
   c.output = "rbf_bitmap"           # rbf_bitmap | rbf_random | linear
-  c.init = "fan_in"                 # fan_in (+-2.4/F) | flax_default
+  # fan_in: the paper's text, uniform in +-2.4/F (F the receiving unit's fan-in; biases and
+  # subsampling coefficients too). lush: the authors' code, uniform in +-init_scale/sqrt(F),
+  # biases 0, subsampling coefficients init_scale/2. flax_default: LeCun-normal, biases 0.
+  c.init = "fan_in"
+  c.init_scale = 1.0                # v of init=lush
   c.prototype_seed = 0              # seed of the rbf_random codes
   # Loss.
   c.loss = "map"                    # map (Eq. 9) | mle (Eq. 8) | cross_entropy (linear output)
@@ -50,6 +54,13 @@ def paper_config() -> ml_collections.ConfigDict:
   # curvature reaching C1-S4 is ~1e-5 of its value a few hundred steps later, so pass 1 also
   # re-estimates h after 1, 2, 4, 8, ... steps (17 more estimates of 500 patterns).
   c.sdlm_first_pass_refresh = True
+  # Where the h recursion starts: exact (the diagonal of RBF + loss w.r.t. F6's outputs) |
+  # constant (the authors' code: the correct class's squared-distance curvature, 2, the log-add
+  # term of Eq. 9 not back-propagated; RBF outputs only).
+  c.sdlm_output_curvature = "exact"
+  # The subsampling coefficient's h: per_connection (the paper's rule, sum d2E/da2 * x_j^2) |
+  # window_sum (the authors' code, sum d2E/da2 * (sum_j x_j)^2).
+  c.sdlm_subsample_curvature = "per_connection"
   c.sdlm_etas = PAPER_ETAS
   c.sdlm_eta_passes = PAPER_ETA_PASSES
   # Distortions (lenet_jax/distort.py; the paper's 0.8% run): a fresh random affine transform of

@@ -20,7 +20,8 @@ ACTIVATIONS = {"scaled_tanh": ops.squash, "logistic": ops.logistic, "relu": ops.
 C3_OPTIONS = ("partial", "full")
 POOLINGS = ("trainable", "avg", "max")
 OUTPUTS = ("rbf_bitmap", "rbf_random", "linear")
-INITS = ("fan_in", "flax_default")
+INITS = ("fan_in", "lush", "flax_default")
+SUBSAMPLE_CURVATURES = ("per_connection", "window_sum")
 
 
 class Stage(NamedTuple):
@@ -94,12 +95,28 @@ def _placement(targets: np.ndarray, width: int):
   return place
 
 
-def _pool_stage(name, maps, size, pooling, act):
+def _window_sum_curvature(p, x, c):
+  """SDLM curvature of trainable subsampling as the authors' code computes it (Lush
+  `s-layer bbprop`, gblearn2/gb-modules-nn.lsh; EBLearn `subsampling_module::bbprop1`):
+  the coefficient's from the squared window sum, d2E/da^2 (sum_j x_j)^2, not sum_j x_j^2."""
+  windows = ops.batched(ops.subsample)(x, jnp.ones_like(p["coef"]), jnp.zeros_like(p["bias"]))
+  hp = {"coef": jnp.sum(c * jnp.square(windows), axis=(0, 1, 2)),
+        "bias": jnp.sum(c, axis=(0, 1, 2))}
+  hx = jnp.repeat(jnp.repeat(c * jnp.square(p["coef"]), 2, 1), 2, 2)
+  return hp, hx
+
+
+def _pool_stage(name, maps, size, pooling, act, curvature="per_connection"):
   if pooling == "trainable":
+    if curvature not in SUBSAMPLE_CURVATURES:
+      raise ValueError(f"unknown subsample curvature {curvature!r}; use one of "
+                       f"{SUBSAMPLE_CURVATURES}")
     sub = ops.batched(ops.subsample)
     params = {"coef": ((maps,), 4), "bias": ((maps,), 4)}
+    # per_connection: the paper's rule taken literally, sdlm.py's generic bilinear rule.
+    rule = _window_sum_curvature if curvature == "window_sum" else None
     return Stage(name, lambda p, x: sub(x, p["coef"], p["bias"]), act, params, maps, size,
-                 maps * 5)
+                 maps * 5, rule)
   if pooling == "avg":
     pool = ops.batched(ops.avg_pool)
     # Average pooling has fixed coefficients 1/4: the curvature rule spreads the squared
@@ -123,8 +140,10 @@ def _dense_stage(name, fin, fout, act, flatten=False):
   return Stage(name, apply, act, params, fout, 0, fout * (fin + 1))
 
 
-def build_stages(c3="partial", pooling="trainable", activation="scaled_tanh", output="rbf_bitmap"):
-  """The layers of LeNet-5 on a 32x32x1 input, with the chosen variant of each design choice."""
+def build_stages(c3="partial", pooling="trainable", activation="scaled_tanh", output="rbf_bitmap",
+                 subsample_curvature="per_connection"):
+  """The layers of LeNet-5 on a 32x32x1 input, with the chosen variant of each design choice
+  (subsample_curvature: SDLM's rule for the trainable subsampling coefficients)."""
   if c3 not in C3_OPTIONS:
     raise ValueError(f"unknown c3 {c3!r}; use one of {C3_OPTIONS}")
   if activation not in ACTIVATIONS:
@@ -134,9 +153,9 @@ def build_stages(c3="partial", pooling="trainable", activation="scaled_tanh", ou
   f = ACTIVATIONS[activation]
   stages = [
       _conv_stage("C1", 5, 1, 6, 28, f),
-      _pool_stage("S2", 6, 14, pooling, f),
+      _pool_stage("S2", 6, 14, pooling, f, subsample_curvature),
       _conv_stage("C3", 5, 6, 16, 10, f, tables.c3_table(c3)),
-      _pool_stage("S4", 16, 5, pooling, f),
+      _pool_stage("S4", 16, 5, pooling, f, subsample_curvature),
       _conv_stage("C5", 5, 16, 120, 1, f),
       _dense_stage("F6", 120, 84, f, flatten=True),
   ]
@@ -168,7 +187,8 @@ def run_stages(stages, params, x):
   return x
 
 
-def _initializer(init: str, name: str, fan_in):
+def _initializer(init: str, name: str, fan_in, scale: float = 1.0):
+  """scale: the v of init "lush" (the other inits ignore it)."""
   def fn(key, shape, dtype=jnp.float32):
     fan = jnp.broadcast_to(jnp.asarray(fan_in, dtype), shape)
     if init == "fan_in":
@@ -176,6 +196,12 @@ def _initializer(init: str, name: str, fan_in):
       return jax.random.uniform(key, shape, dtype, -1.0, 1.0) * (2.4 / fan)
     if name in ("b", "bias"):
       return jnp.zeros(shape, dtype)
+    if init == "lush":
+      # The authors' LeNet-5 code (Lush gblearn2/demos/lenet5.lsh, `forget 1 2`; EBLearn's the
+      # same): weights uniform in +-v/sqrt(F), subsampling coefficients v/2, biases 0.
+      if name == "coef":
+        return jnp.full(shape, scale / 2.0, dtype)
+      return jax.random.uniform(key, shape, dtype, -1.0, 1.0) * (scale / jnp.sqrt(fan))
     # Flax's default kernel init (lecun_normal): truncated normal with variance 1/F.
     std = 1.0 / jnp.sqrt(fan) / 0.87962566103423978  # stddev of a unit normal truncated at +-2
     return jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype) * std
@@ -193,9 +219,12 @@ class LeNet5(nn.Module):
   output: str = "rbf_bitmap"
   weight_init: str = "fan_in"  # `init` would shadow Module.init
   prototype_seed: int = 0
+  init_scale: float = 1.0      # v of weight_init "lush"
+  subsample_curvature: str = "per_connection"
 
   def stages(self):
-    return build_stages(self.c3, self.pooling, self.activation, self.output)
+    return build_stages(self.c3, self.pooling, self.activation, self.output,
+                        self.subsample_curvature)
 
   def prototypes(self):
     return output_prototypes(self.output, self.prototype_seed)
@@ -208,7 +237,7 @@ class LeNet5(nn.Module):
       if s.params:
         params[s.name] = self.param(
             s.name, lambda key, spec=s.params: {
-                k: _initializer(self.weight_init, k, fan)(kk, shape)
+                k: _initializer(self.weight_init, k, fan, self.init_scale)(kk, shape)
                 for (k, (shape, fan)), kk in zip(spec.items(), jax.random.split(key, len(spec)))})
     return head(self.output, self.prototypes())(run_stages(stages, params, x))
 

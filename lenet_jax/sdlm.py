@@ -10,12 +10,20 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 # The paper's learning-rate schedule, per pass: 0.0005 for passes 1-2, 0.0002 for 3-5,
 # 0.0001 for 6-8, 0.00005 for 9-12 and 0.00001 after.
 PAPER_ETAS = (0.0005, 0.0002, 0.0001, 0.00005, 0.00001)
 PAPER_ETA_PASSES = (2, 3, 3, 4)   # passes spent at each eta but the last
+# "The effective learning rates ... in the first pass ranged from about 7e-5 to 0.016."
+PAPER_FIRST_PASS_RATES = (7e-5, 0.016)
+OUTPUT_CURVATURES = ("exact", "constant")
+# d2/dz_j^2 of the correct class's RBF distance y_D = sum_j (z_j - w_Dj)^2: what the authors'
+# code back-propagates instead of the exact diagonal (EBLearn's edist_cost::bbprop fills 1 for
+# its halved distance; Lush `edist-cost bbprop`: "don't bother bbproping through the logadder").
+RBF_CURVATURE = 2.0
 
 
 def paper_schedule(steps_per_pass: int, etas=PAPER_ETAS, passes=PAPER_ETA_PASSES) -> optax.Schedule:
@@ -79,14 +87,19 @@ def output_curvature(head_loss: Callable, z, labels):
   return jnp.maximum(jax.vmap(one)(z, labels), 0.0)
 
 
-def gauss_newton_diag(stages: Sequence, head_loss: Callable, params, x, labels):
+def gauss_newton_diag(stages: Sequence, head_loss: Callable, params, x, labels,
+                      output: str = "exact"):
   """Average over the patterns in (x, labels) of the Gauss-Newton diagonal Hessian estimate.
 
   stages: the model's layers (lenet_jax.model.Stage: apply, act, curvature);
-  head_loss(z, labels): the loss as a function of the last stage's output z.
+  head_loss(z, labels): the loss as a function of the last stage's output z;
+  output: the curvature the recursion starts from, "exact" (output_curvature) or "constant"
+  (RBF_CURVATURE for every output, the authors' code; RBF outputs only).
   Recursion (Appendix C): d2E/da^2 = f'(a)^2 d2E/dx^2 (the f'' term is dropped, so h >= 0),
   then through each linear layer as in `_bilinear_curvature`.
   """
+  if output not in OUTPUT_CURVATURES:
+    raise ValueError(f"unknown output curvature {output!r}; use one of {OUTPUT_CURVATURES}")
   inputs, pre = [], []
   h = x
   for s in stages:
@@ -94,7 +107,8 @@ def gauss_newton_diag(stages: Sequence, head_loss: Callable, params, x, labels):
     a = s.apply(params.get(s.name, {}), h)
     pre.append(a)
     h = a if s.act is None else s.act(a)
-  c = output_curvature(head_loss, h, labels)
+  c = (output_curvature(head_loss, h, labels) if output == "exact"
+       else jnp.full_like(h, RBF_CURVATURE))
   hess = {}
   for s, xin, a in zip(reversed(stages), reversed(inputs), reversed(pre)):
     if s.act is not None:
@@ -109,3 +123,19 @@ def gauss_newton_diag(stages: Sequence, head_loss: Callable, params, x, labels):
   hess = jax.tree.map(lambda v: v / n, hess)
   # Keep the parameters' own container type (FrozenDict or dict) and key order.
   return jax.tree.map(lambda _, v: v, params, {k: hess[k] for k in params})
+
+
+def curvature_summary(hessian_diag, eta: float, mu: float,
+                      rates=PAPER_FIRST_PASS_RATES) -> dict:
+  """What an h estimate means for training (host-side, NumPy): per layer the min, median and
+  max of h, the range of the effective rates eta/(mu + h), and the share of all parameters
+  whose rate lies inside `rates` (the paper's first-pass range, bounds included)."""
+  layers = {name: np.concatenate([np.ravel(np.asarray(v, np.float64))
+                                  for v in jax.tree_util.tree_leaves(sub)])
+            for name, sub in hessian_diag.items()}
+  h = np.concatenate(list(layers.values()))
+  rate = eta / (mu + h)
+  return {"h": {name: {"min": float(v.min()), "median": float(np.median(v)),
+                       "max": float(v.max())} for name, v in layers.items()},
+          "rate_min": float(rate.min()), "rate_max": float(rate.max()),
+          "share_in_paper_range": float(np.mean((rate >= rates[0]) & (rate <= rates[1])))}

@@ -88,6 +88,14 @@ def _row(name: str, results: dict, overrides: dict, lanes: list[dict], n_run_lan
                 and all("images_per_second" in p for p in l["passes"])]
   images_per_second = float(np.mean(lane_rates)) * len(lanes) if lane_rates else None
 
+  # SDLM in pass 1: the effective rates' range over the lanes, and the mean share inside the
+  # paper's range (results written before this was recorded have neither).
+  first = [l["passes"][0] for l in lanes if l.get("passes") and "sdlm" in l["passes"][0]]
+  sdlm_pass1 = None if not first else {
+      "rate_min": min(p["effective_lr_min"] for p in first),
+      "rate_max": max(p["effective_lr_max"] for p in first),
+      "share_in_paper_range": float(np.mean([p["sdlm"]["share_in_paper_range"] for p in first]))}
+
   return {
       "experiment": name,
       "label": _label(name, overrides),
@@ -108,6 +116,7 @@ def _row(name: str, results: dict, overrides: dict, lanes: list[dict], n_run_lan
       "train_error_mean": float(np.mean(trains)) if trains else None,
       "paper_test_error": sweeps.PAPER.get(name) if not overrides else None,
       "images_per_second": _float(images_per_second),
+      "sdlm_pass1": sdlm_pass1,
       "passes": n_passes,
       "per_pass": per_pass,
       "parameters": results.get("parameters"),
@@ -136,8 +145,8 @@ def _fmt(x, digits=2) -> str:
 def markdown(rows: list[dict]) -> str:
   lines = [
       "| experiment | changes | seeds finished | test error % (mean ± std) | min | max "
-      "| paper | train error % | images/s | diverged |",
-      "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+      "| paper | train error % | pass-1 rates (share in paper's) | images/s | diverged |",
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ]
   for r in rows:
     mean = _fmt(r["test_error_mean"])
@@ -146,10 +155,13 @@ def markdown(rows: list[dict]) -> str:
     finished = f"{r['seeds_finished']}/{r['lanes']}"
     if r["running"]:
       finished += f" ({r['running']} running)"
+    rates = r.get("sdlm_pass1")
+    rates = "-" if not rates else (f"{rates['rate_min']:.2g}..{rates['rate_max']:.2g} "
+                                   f"({100 * rates['share_in_paper_range']:.0f}%)")
     lines.append(
         f"| {r['label']} | {r['change'] or '-'} | {finished} | {mean} "
         f"| {_fmt(r['test_error_min'])} | {_fmt(r['test_error_max'])} "
-        f"| {_fmt(r['paper_test_error'])} | {_fmt(r['train_error_mean'])} "
+        f"| {_fmt(r['paper_test_error'])} | {_fmt(r['train_error_mean'])} | {rates} "
         f"| {_fmt(r['images_per_second'], 0)} | {r['diverged']} |")
   lines += [
       "",
@@ -157,7 +169,9 @@ def markdown(rows: list[dict]) -> str:
       "deviation (ddof 1, '-' with one seed). Diverged lanes are excluded from the statistics "
       "and counted in the last column. images/s: per lane, median over passes, summed over the "
       "lanes. Paper: LeNet-5's 0.95% (LeCun et al. 1998, Figure 9), only where the paper "
-      "reports a number for that setting.",
+      "reports a number for that setting. Pass-1 rates: SDLM's effective rates eta/(mu + h) "
+      "from the estimate before pass 1, over the lanes, and the mean share of parameters "
+      "inside the paper's 7e-5..0.016.",
   ]
   return "\n".join(lines) + "\n"
 

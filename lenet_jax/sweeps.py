@@ -18,6 +18,10 @@ SWEEPS: dict[str, list[str]] = {
         "train_15k", "train_30k", "modern",
     ],
     "smoke": ["c3_partial", "c3_full", "pool_max"],
+    # Which reading of the paper's SDLM is LeNet-5 (RESULTS.md): the first two train as one
+    # program (they differ only in mu, a lane field).
+    "sdlm_verdict": ["sdlm_paper", "sdlm_paper_mu025", "sdlm_paper_authors", "sdlm_refresh",
+                     "init_paper_text"],
     # The paper's Figure 6: test error against training-set size.
     "figure6": ["train_15k", "train_30k", "c3_partial"],
 }
@@ -39,11 +43,18 @@ CHANGES: dict[str, str] = {
     "train_15k": "15,000 training images (not 60,000)",
     "train_30k": "30,000 training images (not 60,000)",
     "modern": "full C3, avg pool, ReLU, linear + CE, Adam 1e-3, batch 32",
+    "sdlm_paper": "the paper's SDLM, the authors' init (+-1/sqrt(F))",
+    "sdlm_paper_authors": "sdlm_paper + the authors' code's curvature choices",
+    "sdlm_paper_mu025": "sdlm_paper with mu 0.25 (not 0.02)",
+    "sdlm_refresh": "+-2.4/F, mu 0.25, h refreshed 17 more times in pass 1",
+    "init_paper_text": "+-2.4/F init with the paper's SDLM (saturates)",
 }
 
 # Test error (%) the paper reports for an experiment's setting; only where it gives a number
 # (Figure 6's 15k/30k errors are plotted, not stated: ../shared/reference/lenet5-paper-facts.md).
-PAPER: dict[str, float] = {"c3_partial": 0.95}
+PAPER: dict[str, float] = {"c3_partial": 0.95, "sdlm_paper": 0.95, "sdlm_paper_authors": 0.95,
+                           "sdlm_paper_mu025": 0.95, "sdlm_refresh": 0.95,
+                           "init_paper_text": 0.95}
 
 
 class UnknownSweep(ValueError):

@@ -35,9 +35,18 @@ class DivergenceError(RuntimeError):
 
 
 def make_model(config) -> LeNet5:
+  if config.init_scale <= 0 or not np.isfinite(config.init_scale):
+    raise ValueError(f"init_scale must be a finite number > 0, got {config.init_scale}")
+  if config.sdlm_output_curvature == "constant" and config.output == "linear":
+    raise ValueError("sdlm_output_curvature=constant is the RBF distance's curvature: it needs "
+                     "an rbf output, not output=linear; use sdlm_output_curvature=exact")
+  if config.sdlm_output_curvature not in sdlm.OUTPUT_CURVATURES:
+    raise ValueError(f"unknown sdlm_output_curvature {config.sdlm_output_curvature!r}; use one "
+                     f"of {', '.join(sdlm.OUTPUT_CURVATURES)}")
   return LeNet5(c3=config.c3, pooling=config.pooling, activation=config.activation,
                 output=config.output, weight_init=config.init,
-                prototype_seed=config.prototype_seed)
+                prototype_seed=config.prototype_seed, init_scale=config.init_scale,
+                subsample_curvature=config.sdlm_subsample_curvature)
 
 
 def make_loss(config):
@@ -304,17 +313,15 @@ class Trainer:
 
   def _hessian(self, params, x, y, j):
     head_loss = lambda z, t: self.loss(self.head(z), t, j)
-    return sdlm.gauss_newton_diag(self.stages, head_loss, params, x, y)
+    return sdlm.gauss_newton_diag(self.stages, head_loss, params, x, y,
+                                  self.config.sdlm_output_curvature)
 
   def _refresh(self, state, images, labels, epoch, step):
     key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(state["key"], epoch), 1), step)
     samples = min(self.config.sdlm_samples, images.shape[0])
     idx = jax.random.choice(key, images.shape[0], (samples,), replace=False)
     h = self._hessian(state["params"], images[idx], labels[idx], state["map_j"])
-    leaves = jax.tree_util.tree_leaves(h)
-    h_range = (jnp.min(jnp.stack([v.min() for v in leaves])),
-               jnp.max(jnp.stack([v.max() for v in leaves])))
-    return dict(state, opt_state=sdlm.set_hessian(state["opt_state"], h)), h_range
+    return dict(state, opt_state=sdlm.set_hessian(state["opt_state"], h))
 
   def _order(self, state, epoch, n_train, steps, batch):
     """This pass's shuffled (steps, batch) rows of the n_train training images for one model."""
@@ -354,7 +361,7 @@ class Trainer:
   def refresh_hessian(self, state, images, labels, epoch: int, step: int = 0):
     """Re-estimates SDLM's h of one model on `sdlm_samples` random training patterns (before a
     pass, and at `step` within it). Returns (state, h)."""
-    state, _ = self._refresh_jit(state, images, labels, epoch, step)
+    state = self._refresh_jit(state, images, labels, epoch, step)
     return state, sdlm.get_hessian(state["opt_state"])
 
 
@@ -745,13 +752,14 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       records = run["records"]
       segments = _segments(config, epoch, steps_per_pass, chunk)
       if config.optimizer == "sdlm" and not resuming_mid_pass:
-        state, (h_min, h_max) = trainer.lane_refresh(state, train_x, train_y, epoch, 0)
+        state = trainer.lane_refresh(state, train_x, train_y, epoch, 0)
         eta = float(trainer.schedule(int(_host(state["step"])[0])))
-        h_min, h_max = _host(h_min), _host(h_max)
+        h = jax.tree.map(_host, sdlm.get_hessian(state["opt_state"]))
         for k, r in enumerate(records):
-          mu = lanes[k]["sdlm_mu"]
-          r.update(eta=eta, effective_lr_min=float(eta / (mu + h_max[k])),
-                   effective_lr_max=float(eta / (mu + h_min[k])))
+          curv = sdlm.curvature_summary(jax.tree.map(lambda v: v[k], h), eta,
+                                        lanes[k]["sdlm_mu"])
+          r.update(eta=eta, effective_lr_min=curv.pop("rate_min"),
+                   effective_lr_max=curv.pop("rate_max"), sdlm=curv)
       order = trainer.lane_order(state, epoch, n_train, steps_per_pass, config.batch_size)
       order = jnp.concatenate([order, order[:, :chunk]], axis=1)   # rows for the last call's tail
       bar = _progress(steps_per_pass * config.batch_size * n_lanes,
@@ -764,7 +772,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
         if stop <= run["step"]:
           continue
         if refresh and start > 0:
-          state, _ = trainer.lane_refresh(state, train_x, train_y, epoch, start)
+          state = trainer.lane_refresh(state, train_x, train_y, epoch, start)
         if chunk == 1:
           # One jitted step per call; the metrics stay on the device until the segment ends.
           seg_loss, seg_errors = 0.0, 0

@@ -36,7 +36,7 @@ def train_lanes(lanes, mesh=None, **config_fields):
   x, y = jnp.asarray(ds.train_x), jnp.asarray(ds.train_y)
   t = train.Trainer(c, 1000, mesh)
   state = t.init_lanes(lanes)
-  state, _ = t.lane_refresh(state, x, y, 0, 0)
+  state = t.lane_refresh(state, x, y, 0, 0)
   order = t.lane_order(state, 0, 1000, 1000, 1)
   state, _ = t.lane_train_steps(state, x, y, order, STEPS)
   return flat(state["params"])

@@ -169,7 +169,7 @@ def test_ablation_sweep_configs_differ_from_the_recipe_as_expected():
 
 
 def test_sweep_registry():
-  assert sweeps.names() == ["figure6", "paper_ablations", "smoke"]
+  assert sweeps.names() == ["figure6", "paper_ablations", "sdlm_verdict", "smoke"]
   assert sweeps.get("smoke") == ["c3_partial", "c3_full", "pool_max"]
   for name in sweeps.names():
     for experiment in sweeps.get(name):

@@ -1,0 +1,21 @@
+"""sdlm_paper plus the two curvature choices of the authors' code: h's recursion starts from the
+correct class's squared-distance curvature (2 per F6 output), the log-add term of Eq. 9 not
+back-propagated (Lush `edist-cost bbprop`, gblearn2/gb-modules.lsh; EBLearn
+`edist_cost::bbprop`), and the subsampling coefficient's h is d2E/da2 * (sum_j x_j)^2 (Lush
+`s-layer bbprop`, gb-modules-nn.lsh; EBLearn `subsampling_module::bbprop1`). The claim tested:
+the paper's text, not its authors' code, is what matters for the result.
+
+  python launch.py --experiment=sdlm_paper_authors --mnist_dir=../shared/data/mnist
+  python launch.py --sweep=sdlm_verdict --seeds=5 --mnist_dir=../shared/data/mnist
+
+Measured: see RESULTS.md, "Which reading of the paper is LeNet-5".
+"""
+from experiments import sdlm_paper
+
+
+def get_config():
+  c = sdlm_paper.get_config()
+  c.experiment = "sdlm_paper_authors"
+  c.sdlm_output_curvature = "constant"
+  c.sdlm_subsample_curvature = "window_sum"
+  return c

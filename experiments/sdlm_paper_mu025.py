@@ -1,0 +1,17 @@
+"""sdlm_paper with mu 0.25 (the value lenet_jax's earlier recipe chose on the validation split)
+instead of the paper's 0.02: separates the effect of the authors' initialisation from that of
+mu when set beside sdlm_paper and sdlm_refresh.
+
+  python launch.py --experiment=sdlm_paper_mu025 --mnist_dir=../shared/data/mnist
+  python launch.py --sweep=sdlm_verdict --seeds=5 --mnist_dir=../shared/data/mnist
+
+Measured: see RESULTS.md, "Which reading of the paper is LeNet-5".
+"""
+from experiments import sdlm_paper
+
+
+def get_config():
+  c = sdlm_paper.get_config()
+  c.experiment = "sdlm_paper_mu025"
+  c.sdlm_mu = 0.25
+  return c
