@@ -6,14 +6,15 @@
 """
 from __future__ import annotations
 
-import json
 import os
+import statistics
 import sys
 
 from absl import app, flags, logging
 
 import experiments
 from lenet_jax import config as config_lib
+from lenet_jax import devices, paper, sweeps
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("experiment", None, "Experiment to run: a module of experiments/.")
@@ -38,7 +39,7 @@ flags.DEFINE_bool("overwrite", False, "Replace the results and checkpoints alrea
                   "and a different config is refused).")
 flags.DEFINE_bool("distributed", False, "Start jax.distributed even if no JAX_NUM_PROCESSES, "
                   "SLURM or Open MPI job says there are several processes (for clusters JAX "
-                  "detects itself: Cloud TPU pods, Kubernetes). See the README, Multi-host.")
+                  "detects itself: Cloud TPU pods, Kubernetes). See the README, Several hosts.")
 flags.DEFINE_bool("deterministic", False, "Ask XLA for deterministic reductions on GPU "
                   "(--xla_gpu_deterministic_ops; slower). CPU runs are deterministic anyway.")
 
@@ -60,7 +61,10 @@ def build_config(module, argv_overrides):
         raise config_lib.ConfigError(f"--{name} does not apply to experiment "
                                      f"{config.experiment!r}")
       overrides.insert(0, f"{name}={value}")
-  return config_lib.apply_overrides(config, overrides)
+  config = config_lib.apply_overrides(config, overrides)
+  if "optimizer" in config:   # a training experiment, not one of the study note's demos
+    config_lib.validate(config)
+  return config
 
 
 def _summary(results) -> None:
@@ -76,41 +80,36 @@ def _summary(results) -> None:
       if lane["status"] == "done":
         finals.append(te)
     if finals:
-      import numpy as np
-      print(f"test error over {len(finals)} finished lanes: mean {np.mean(finals):.2f}%, std "
-            f"{np.std(finals, ddof=1) if len(finals) > 1 else 0.0:.2f}, min {min(finals):.2f}, "
-            f"max {max(finals):.2f}; paper (one run): "
+      print(f"test error over {len(finals)} finished lanes: mean {statistics.mean(finals):.2f}%, "
+            f"std {statistics.stdev(finals) if len(finals) > 1 else 0.0:.2f}, min "
+            f"{min(finals):.2f}, max {max(finals):.2f}; paper (one run): "
             f"{results.get('paper_test_error') or '-'}")
     print(f"seconds: {results['total_seconds']:.0f}")
     return
   last = results["passes"][-1]
-  paper = results.get("paper_test_error")
+  reported = results.get("paper_test_error")
+  lenet5 = reported == paper.TEST_ERROR
   print()
   print(f"{'':24s} {'this run':>10s} {'paper':>8s}")
   print(f"{'test error (%)':24s} {last['test_error']:10.2f} "
-        f"{(f'{paper:.2f}' if paper is not None else '-'):>8s}")
+        f"{(f'{reported:.2f}' if reported is not None else '-'):>8s}")
   print(f"{'training error (%)':24s} {last['train_error']:10.2f} "
-        f"{('0.35' if results['experiment'] == 'c3_partial' else '-'):>8s}")
+        f"{(f'{paper.TRAIN_ERROR:.2f}' if lenet5 else '-'):>8s}")
   print(f"{'parameters':24s} {results['parameters']:10,d} "
-        f"{('60,000' if results['experiment'] == 'c3_partial' else '-'):>8s}")
-  print(f"{'passes':24s} {len(results['passes']):10d} {20:8d}")
+        f"{(f'{paper.PARAMETERS:,d}' if lenet5 else '-'):>8s}")
+  print(f"{'passes':24s} {len(results['passes']):10d} {paper.EPOCHS:8d}")
   print(f"{'seconds':24s} {results['total_seconds']:10.0f}")
 
 
 def _set_xla_flags(configs):
   """Before JAX's backend starts: XLA CPU flags for every run, one CPU device per core when
-  several models train together (a single model runs ~20% slower on a split host), XLA CPU's
+  several models train together (a single model runs slower on a split host), XLA CPU's
   YNNPACK fusions off when every batch is large, the determinism flag; then jax.distributed
   when several processes run."""
-  from lenet_jax import devices, model, train
-  try:
-    most = max(len(train.lanes_of(c)) for c in configs)
-  except ValueError as e:
-    _fail(str(e))
   devices.cpu_flags()
-  if most > 1:
+  if max(config_lib.lane_count(c) for c in configs) > 1:
     devices.split_host()
-  if all(c.batch_size >= model.IM2COL_MAX_BATCH for c in configs):
+  if all(c.batch_size >= devices.IM2COL_MAX_BATCH for c in configs):
     devices.large_batch_flags()
   if FLAGS.deterministic:
     # Read when the backend starts, which has not happened yet.
@@ -124,34 +123,36 @@ def _set_xla_flags(configs):
 
 def _train(config, workdir):
   """train_and_evaluate with launch's error handling: one line and a non-zero exit."""
-  from lenet_jax import data, train
+  # Imported only once a run is certain and its XLA flags are set: a bad flag or config is
+  # answered without loading JAX.
+  from lenet_jax import train
   try:
     return train.train_and_evaluate(config, workdir, progress=FLAGS.progress,
                                     overwrite=FLAGS.overwrite)
   except train.Interrupted as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(130)
-  except (data.MnistError, ValueError) as e:
+  except ValueError as e:   # MnistError, ConfigError, WorkdirError
     _fail(str(e))
 
 
 def run_sweep(name: str) -> None:
-  """Every experiment of the sweep with the same flags (lenet_jax.sweeps.run: one workdir each,
+  """Every experiment of the sweep with the same flags (lenet_jax.runner.run: one workdir each,
   experiments that differ only in lane fields trained together, finished ones skipped), then
   the summary."""
-  from lenet_jax import sweeps, train
   try:
     names = sweeps.get(name)
     configs = [build_config(experiments.load(n), FLAGS.set) for n in names]
   except (sweeps.UnknownSweep, experiments.UnknownExperiment, config_lib.ConfigError) as e:
     _fail(str(e))
   _set_xla_flags(configs)
+  from lenet_jax import multihost, runner   # after the XLA flags, as in _train
   root = FLAGS.workdir or os.path.join("runs", f"sweep_{name}")
   try:
-    sweeps.run(names, configs, root, _train, overwrite=FLAGS.overwrite)
+    runner.run(names, configs, root, _train, overwrite=FLAGS.overwrite)
   except ValueError as e:
     _fail(str(e))
-  if not train.is_primary():
+  if not multihost.is_primary():
     return
   print()
   with open(os.path.join(root, "summary.md")) as f:
@@ -188,12 +189,12 @@ def main(argv):
     return
 
   _set_xla_flags([config])
-  from lenet_jax import train
+  from lenet_jax import multihost, train   # after the XLA flags, as in _train
   try:
     results = _train(config, workdir)
   except train.DivergenceError as e:
     _fail(str(e))
-  if not train.is_primary():
+  if not multihost.is_primary():
     return
   _summary(results)
   print(f"\nresults: {os.path.join(workdir, 'results.json')}")

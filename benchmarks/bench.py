@@ -8,7 +8,7 @@ the Flax-examples way and in PyTorch, measured side by side in one process.
 
 What is measured (each number is the median over --repeats timed windows; warm-up excluded):
   lenet_jax    the paper model (lenet_jax.config.paper_config(): partial C3, trainable
-               subsampling, RBF output, MAP loss, SDLM) through the library's own Trainer:
+               subsampling, RBF output, MAP loss, SDLM) through the library's own step functions (lenet_jax.lanes.Programs):
                `train_steps` (many steps scanned inside one jitted call, data on the device), and
                at batch 128 also one step per Python call, both as train_and_evaluate runs it
                (`train_step_at`) and through `train_step`; evaluation
@@ -27,6 +27,7 @@ each codebase gets, not identical arithmetic.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 from pathlib import Path
 import platform
@@ -37,10 +38,7 @@ import time
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-# Run as `python benchmarks/bench.py`, sys.path[0] is benchmarks/: make the package importable
-# the way launch.py (which sits at the root) sees it.
-sys.path.insert(0, str(REPO_ROOT))
+REPO_ROOT = Path(__file__).resolve().parents[1]   # lenet_jax itself is pip-installed (-e .)
 
 # Two rows run in child processes with the XLA flags launch.py sets for them (read when JAX's
 # backend starts): the seeds trained together on one XLA CPU device per core (a single model
@@ -64,8 +62,9 @@ import optax
 
 from lenet_jax import data as data_lib
 from lenet_jax.config import paper_config
-from lenet_jax.train import (Trainer, lane_group, lane_mesh, vmapped_together,
-                             write_json_atomic)
+from lenet_jax import step
+from lenet_jax.files import write_json as write_json_atomic
+from lenet_jax.lanes import Programs, lane_mesh, vmapped_together
 
 try:
   import torch
@@ -212,19 +211,25 @@ def finite(params) -> bool:
 
 # ----------------------------------------------------------------------------- lenet_jax
 
-def paper_trainer(batch: int, train_size: int, mesh=None, lane_group: int = 0) -> Trainer:
+def paper_trainer(batch: int, train_size: int, mesh=None, lane_group: int = 0) -> Programs:
+  """The paper model's step functions over lanes, as train_and_evaluate compiles them (one
+  model is one lane)."""
   config = paper_config()
   config.batch_size = batch
   config.lane_group = lane_group
-  return Trainer(config, steps_per_pass=train_size // batch, mesh=mesh)
+  return Programs(step.make_recipe(config, train_size // batch), mesh, lane_group)
+
+
+def _lane(seed):
+  c = paper_config()
+  return dict(seed=seed, sdlm_mu=c.sdlm_mu, map_j=c.map_j, learning_rate=c.learning_rate)
 
 
 def fresh_state(trainer, train_x, train_y, seed):
-  """Initial state with SDLM's Hessian estimated once, as train_and_evaluate does before a pass.
-  Its compilation is not part of any reported compile time."""
-  state = trainer.init(seed)
-  state, _ = trainer.refresh_hessian(state, train_x, train_y, 0)
-  return block(state)
+  """One model's initial state (a lane axis of 1) with SDLM's Hessian estimated once, as
+  train_and_evaluate does before a pass. Its compilation is not part of any reported time."""
+  state = trainer.init_lanes([_lane(seed)])
+  return block(trainer.refresh(state, train_x, train_y, 0, 0))
 
 
 def index_rows(rng, n_images, rows, batch):
@@ -255,7 +260,7 @@ def bench_lenet_scanned(args, batch, steps, train_x, train_y, rng) -> dict:
   trainer = paper_trainer(batch, train_x.shape[0])
   state = fresh_state(trainer, train_x, train_y, args.seed)
   chunk = min(args.chunk, steps)
-  idx = index_rows(rng, train_x.shape[0], chunk, batch)
+  idx = index_rows(rng, train_x.shape[0], chunk, batch)[None]
 
   def run(state, n_steps):
     done = 0
@@ -280,11 +285,9 @@ def bench_lenet_lanes(args, n_lanes, steps, train_x, train_y, rng) -> dict:
   if mesh is not None:
     train_x, train_y = jax.device_put((train_x, train_y), jax.sharding.NamedSharding(
         mesh, jax.sharding.PartitionSpec()))
-  c = paper_config()
-  lanes = [dict(seed=args.seed + k, sdlm_mu=c.sdlm_mu, map_j=c.map_j,
-                learning_rate=c.learning_rate) for k in range(n_lanes)]
+  lanes = [_lane(args.seed + k) for k in range(n_lanes)]
   state = trainer.init_lanes(lanes)
-  state = trainer.lane_refresh(state, train_x, train_y, 0, 0)
+  state = trainer.refresh(state, train_x, train_y, 0, 0)
   chunk = min(args.chunk, steps)
   idx = jnp.stack([index_rows(rng, train_x.shape[0], chunk, SMALL) for _ in lanes])
 
@@ -292,14 +295,14 @@ def bench_lenet_lanes(args, n_lanes, steps, train_x, train_y, rng) -> dict:
     done = 0
     while done < n_steps:
       n = min(chunk, n_steps - done)
-      state, _ = trainer.lane_train_steps(state, train_x, train_y, idx, n)
+      state, _ = trainer.train_steps(state, train_x, train_y, idx, n)
       done += n
     return block(state)
 
   return time_windows(args, run, block(state), steps, n_lanes,
                       warmup=min(chunk, max(args.warmup, 1)), steps_per_call=chunk, lanes=n_lanes,
                       devices=1 if mesh is None else mesh.size,
-                      lane_group=vmapped_together(lane_group(trainer.config),
+                      lane_group=vmapped_together(args.lane_group,
                                                   n_lanes // (1 if mesh is None else mesh.size)))
 
 
@@ -308,7 +311,7 @@ def bench_lenet_per_call_rows(args, batch, steps, train_x, train_y, rng) -> dict
   the batch gathered from the on-device set by its row of the pass's index order."""
   trainer = paper_trainer(batch, train_x.shape[0])
   state = fresh_state(trainer, train_x, train_y, args.seed)
-  idx = index_rows(rng, train_x.shape[0], steps, batch)
+  idx = index_rows(rng, train_x.shape[0], steps, batch)[None]
 
   def run(state, n_steps):
     for i in range(n_steps):
@@ -322,13 +325,14 @@ def bench_lenet_train_step(args, batch, steps, train_x, train_y, rng) -> dict:
   """`train_step(state, (x, y))` once per Python call on batches already on the device (a pool
   gathered before the clock starts), so this is the step itself with no data movement."""
   trainer = paper_trainer(batch, train_x.shape[0])
-  state = fresh_state(trainer, train_x, train_y, args.seed)
+  state = jax.tree.map(lambda v: v[0], fresh_state(trainer, train_x, train_y, args.seed))
+  one_step = jax.jit(functools.partial(step.train_step, trainer.recipe), donate_argnums=0)
   pool = index_rows(rng, train_x.shape[0], min(steps, 32), batch)
   batches = block([(train_x[r], train_y[r]) for r in pool])
 
   def run(state, n_steps):
     for i in range(n_steps):
-      state, _ = trainer.train_step(state, batches[i % len(batches)])
+      state, _ = one_step(state, batches[i % len(batches)])
     return block(state)
 
   return time_windows(args, run, state, steps, batch)
@@ -339,13 +343,14 @@ def bench_lenet_eval(args, train_x, train_y, test_x, test_y) -> dict:
   cost of a forward pass does not depend on their values)."""
   trainer = paper_trainer(SMALL, train_x.shape[0])
   state = fresh_state(trainer, train_x, train_y, args.seed)
-  params = state["params"]
+  params, j = jax.tree.map(lambda v: v[0], (state["params"], state["map_j"]))
+  evaluate = jax.jit(functools.partial(step.evaluate_batch, trainer.recipe))
   n_batches = test_x.shape[0] // EVAL_BATCH
   batches = [(test_x[i * EVAL_BATCH:(i + 1) * EVAL_BATCH],
               test_y[i * EVAL_BATCH:(i + 1) * EVAL_BATCH]) for i in range(n_batches)]
 
   def run(n):
-    return block([trainer.evaluate_batch(params, *batches[i % n_batches]) for i in range(n)])
+    return block([evaluate(params, *batches[i % n_batches], j) for i in range(n)])
 
   compile_s = timed(lambda: run(1))
   run(2)

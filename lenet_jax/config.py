@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import ast
+import math
 
 import ml_collections
 
-from lenet_jax.losses import DEFAULT_J
-from lenet_jax.sdlm import PAPER_ETA_PASSES, PAPER_ETAS
+from lenet_jax import paper
 
 
 def paper_config() -> ml_collections.ConfigDict:
@@ -40,7 +40,7 @@ def paper_config() -> ml_collections.ConfigDict:
   c.prototype_seed = 0              # seed of the rbf_random codes
   # Loss.
   c.loss = "map"                    # map (Eq. 9) | mle (Eq. 8) | cross_entropy (linear output)
-  c.map_j = DEFAULT_J
+  c.map_j = paper.MAP_J
   # Optimiser.
   c.optimizer = "sdlm"              # sdlm | sgd | adam
   c.learning_rate = 0.0             # sgd / adam only; sdlm uses sdlm_etas
@@ -49,7 +49,7 @@ def paper_config() -> ml_collections.ConfigDict:
   # validate on the last 10,000; seeds 0 and 1; mu in 0.07, 0.1, 0.15, 0.25, 0.5, 1, 2):
   # results/screen_mu*_val10k*.json. `--set=sdlm_mu=0.02` runs the paper's value.
   c.sdlm_mu = 0.25
-  c.sdlm_samples = 500              # patterns the Hessian estimate averages over
+  c.sdlm_samples = paper.HESSIAN_SAMPLES              # patterns the Hessian estimate averages over
   # DEVIATION: the paper re-estimates h before each pass only. At its initialisation the
   # curvature reaching C1-S4 is ~1e-5 of its value a few hundred steps later, so pass 1 also
   # re-estimates h after 1, 2, 4, 8, ... steps (17 more estimates of 500 patterns).
@@ -61,8 +61,8 @@ def paper_config() -> ml_collections.ConfigDict:
   # The subsampling coefficient's h: per_connection (the paper's rule, sum d2E/da2 * x_j^2) |
   # window_sum (the authors' code, sum d2E/da2 * (sum_j x_j)^2).
   c.sdlm_subsample_curvature = "per_connection"
-  c.sdlm_etas = PAPER_ETAS
-  c.sdlm_eta_passes = PAPER_ETA_PASSES
+  c.sdlm_etas = paper.ETAS
+  c.sdlm_eta_passes = paper.ETA_PASSES
   # Distortions (lenet_jax/distort.py; the paper's 0.8% run): a fresh random affine transform of
   # every training image at every presentation, on the device.
   c.distort = False
@@ -71,7 +71,7 @@ def paper_config() -> ml_collections.ConfigDict:
   c.distort_squeeze = 0.1           # fraction, +-
   c.distort_shear = 0.2             # +-
   # Training.
-  c.epochs = 20
+  c.epochs = paper.EPOCHS
   c.batch_size = 1
   c.steps_per_call = 0              # optimiser steps per jitted call; 0 = chosen from batch_size
   c.eval_batch_size = 0               # images per evaluation batch; 0 = 10 on CPU, 1000 elsewhere
@@ -86,8 +86,124 @@ def paper_config() -> ml_collections.ConfigDict:
   return c
 
 
+# Config fields that may differ between models trained in one vmapped program: they change
+# values, not shapes or code, so each lane carries its own as an array.
+LANE_FIELDS = ("seed", "sdlm_mu", "map_j", "learning_rate")
+
+# The values each string field takes.
+CHOICES = {
+    "c3": ("partial", "full"),
+    "pooling": ("trainable", "avg", "max"),
+    "activation": ("scaled_tanh", "logistic", "relu"),
+    "output": ("rbf_bitmap", "rbf_random", "linear"),
+    "init": ("fan_in", "lush", "flax_default"),
+    "loss": ("map", "mle", "cross_entropy"),
+    "optimizer": ("sdlm", "sgd", "adam"),
+    "sdlm_output_curvature": ("exact", "constant"),
+    "sdlm_subsample_curvature": ("per_connection", "window_sum"),
+    "train_subset": ("first", "random"),
+}
+MAX_SEED = 2**31 - 1   # lanes carry their seeds as int32
+
+
 class ConfigError(ValueError):
-  """A bad override: unknown field or a value of the wrong type."""
+  """A bad override or config value: unknown field, wrong type, or out of range."""
+
+
+def _check(ok: bool, field: str, problem: str, fix: str) -> None:
+  if not ok:
+    raise ConfigError(f"{field}: {problem}; {fix}")
+
+
+def _number(config, field, low=None, high=None, low_open=False, fix=""):
+  """config[field] is a finite number in [low, high] ((low, high] with low_open)."""
+  v = config[field]
+  finite = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+  above = low is None or (v > low if low_open else v >= low) if finite else False
+  below = high is None or v <= high if finite else False
+  span = (f"{'>' if low_open else '>='} {low}" if high is None else
+          f"in {'(' if low_open else '['}{low}, {high}]") if low is not None else f"<= {high}"
+  _check(finite and above and below, field, f"must be a finite number {span}, got {v!r}",
+         fix or f"e.g. --set={field}={paper_config()[field]}")
+
+
+def vary_axes(config) -> list[tuple[str, list]]:
+  """config.vary parsed: [(field, values)], each field once, each a lane field."""
+  axes = []
+  for item in config.vary:
+    field, _, values = str(item).partition("=")
+    field = field.strip()
+    _check(field in LANE_FIELDS and bool(values), "vary", f"{item!r} is not field=v1,v2,... "
+           f"with field one of {', '.join(LANE_FIELDS)}", "e.g. --vary=sdlm_mu=0.05,0.1")
+    _check(field not in [f for f, _ in axes], "vary", f"{field} is given twice",
+           f"give all its values in one --vary={field}=v1,v2,...")
+    try:
+      parsed = [int(v) if field == "seed" else float(v) for v in values.split(",")]
+    except ValueError:
+      raise ConfigError(f"vary: {item!r}: values must be numbers") from None
+    axes.append((field, parsed))
+  return axes
+
+
+def lane_count(config) -> int:
+  """How many models lenet_jax.lanes.lanes_of(config) trains together."""
+  n = max(1, len(config.lane_sets)) * config.seeds
+  for _, values in vary_axes(config):
+    n *= len(values)
+  return n
+
+
+def validate(config) -> None:
+  """ConfigError naming the first field whose value is out of range, and the fix. Run before
+  anything is written: every later step may assume a valid config."""
+  for field, choices in CHOICES.items():
+    _check(config[field] in choices, field, f"unknown value {config[field]!r}",
+           f"use one of {', '.join(choices)}")
+  for field in ("seeds", "epochs", "batch_size", "sdlm_samples", "checkpoint_keep"):
+    _check(config[field] >= 1, field, f"must be >= 1, got {config[field]}",
+           f"e.g. --set={field}={max(1, paper_config()[field])}")
+  for field in ("steps_per_call", "eval_batch_size", "checkpoint_every", "lane_group",
+                "train_size", "validation", "prototype_seed"):
+    _check(config[field] >= 0, field, f"must be >= 0, got {config[field]}",
+           f"e.g. --set={field}={paper_config()[field]}")
+  axes = dict(vary_axes(config))
+  seeds = [config.seed] + [int(s) for s in axes.get("seed", [])]
+  _check(all(0 <= s and s + config.seeds - 1 <= MAX_SEED for s in seeds), "seed",
+         f"seeds {min(seeds)}..{max(seeds) + config.seeds - 1} are outside 0..{MAX_SEED}",
+         "choose a smaller seed")
+  _number(config, "init_scale", 0, low_open=True)
+  _number(config, "map_j", 0, low_open=True)
+  _number(config, "sdlm_mu", 0, low_open=True)
+  _number(config, "learning_rate", 0)
+  for field, values in axes.items():
+    _check(all(math.isfinite(v) and (v > 0 or field == "seed") for v in values), "vary",
+           f"{field} values must be finite and > 0, got {values}", "e.g. --vary=sdlm_mu=0.05,0.1")
+  if config.optimizer != "sdlm":
+    _number(config, "learning_rate", 0, low_open=True,
+            fix=f"optimizer={config.optimizer} needs one, e.g. --set=learning_rate=0.001")
+  etas, passes = tuple(config.sdlm_etas), tuple(config.sdlm_eta_passes)
+  _check(len(etas) >= 1 and all(isinstance(e, (int, float)) and math.isfinite(e) and e > 0
+                                for e in etas), "sdlm_etas",
+         f"must be one or more finite rates > 0, got {etas}", "e.g. --set=sdlm_etas=(0.0005,)")
+  _check(len(passes) == len(etas) - 1 and all(isinstance(n, int) and n >= 1 for n in passes),
+         "sdlm_eta_passes", f"needs one whole number >= 1 per eta but the last ({len(etas) - 1} "
+         f"for {len(etas)} etas), got {passes}", "give as many as sdlm_etas has entries, less one")
+  linear = config.output == "linear"
+  _check(linear == (config.loss == "cross_entropy"), "loss",
+         f"{config.loss} does not go with output={config.output} (the linear output gives "
+         "logits, the rbf outputs distances)",
+         "use loss=cross_entropy with output=linear, map or mle with an rbf output")
+  _check(not (linear and config.sdlm_output_curvature == "constant"), "sdlm_output_curvature",
+         "constant is the RBF distance's curvature and needs an rbf output",
+         "use sdlm_output_curvature=exact with output=linear")
+  _number(config, "distort_shift", 0, 8)
+  _number(config, "distort_scale", 0, 0.5)
+  _number(config, "distort_squeeze", 0, 0.5)
+  _number(config, "distort_shear", 0, 1)
+  for lane_set in config.lane_sets:
+    _check(isinstance(lane_set, dict) and set(lane_set) <= set(LANE_FIELDS), "lane_sets",
+           f"entry {lane_set!r} is not a dict of lane fields",
+           f"give dicts of {', '.join(LANE_FIELDS)}, like {{'learning_rate': 0.01}}")
 
 
 def _parse(field, text, current):

@@ -4,6 +4,10 @@ from __future__ import annotations
 import os
 
 FLAG = "--xla_force_host_platform_device_count"
+# Below this many images per model, convolutions run as im2col + matmul (ops.conv2d), faster
+# on CPU for small batches while XLA's own convolution wins for large ones (the same sums either
+# way; benchmarks/RESULTS.md).
+IM2COL_MAX_BATCH = 16
 
 
 def _add_xla_flag(flag: str, value) -> None:

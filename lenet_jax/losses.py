@@ -5,10 +5,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-# The paper leaves j (Eq. 9) unspecified. A small j keeps Eq. 8's pull of the correct distance
-# towards zero at full strength and lets the penalty term act only on incorrect classes whose
-# distance comes within a few units of zero: MLE plus the repulsion the paper describes.
-DEFAULT_J = 0.1
+from lenet_jax import paper
+
+DEFAULT_J = paper.MAP_J   # the paper leaves Eq. 9's j unspecified: lenet_jax.paper says why
 
 
 def _correct(scores, labels):

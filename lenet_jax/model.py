@@ -14,14 +14,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lenet_jax import ops, tables
+from lenet_jax import devices, ops, paper, tables
+from lenet_jax.config import CHOICES
 
 ACTIVATIONS = {"scaled_tanh": ops.squash, "logistic": ops.logistic, "relu": ops.relu}
-C3_OPTIONS = ("partial", "full")
-POOLINGS = ("trainable", "avg", "max")
-OUTPUTS = ("rbf_bitmap", "rbf_random", "linear")
-INITS = ("fan_in", "lush", "flax_default")
-SUBSAMPLE_CURVATURES = ("per_connection", "window_sum")
+C3_OPTIONS, POOLINGS, OUTPUTS, INITS, SUBSAMPLE_CURVATURES = (
+    CHOICES[f] for f in ("c3", "pooling", "output", "init", "sdlm_subsample_curvature"))
 
 
 class Stage(NamedTuple):
@@ -42,16 +40,10 @@ class Stage(NamedTuple):
   curvature: Optional[Callable] = None
 
 
-# Below this many images per model, convolutions run as im2col + matmul (ops.conv2d): on CPU
-# that measured 1.5x faster per step at batch 1 and 2x faster for 8 vmapped models at batch 1,
-# while XLA's own convolution is 1.8x faster at batch 128 (the same sums either way). Measured
-# before im2col's gradient was written out (benchmarks/RESULTS.md); the threshold between 1
-# and 128 has not been re-measured since.
-IM2COL_MAX_BATCH = 16
 
 
 def _conv(x, w, b):
-  impl = "im2col" if x.shape[0] < IM2COL_MAX_BATCH else "xla"
+  impl = "im2col" if x.shape[0] < devices.IM2COL_MAX_BATCH else "xla"
   return ops.batched(ops.conv2d, impl=impl)(x, w, b)
 
 
@@ -193,7 +185,7 @@ def _initializer(init: str, name: str, fan_in, scale: float = 1.0):
     fan = jnp.broadcast_to(jnp.asarray(fan_in, dtype), shape)
     if init == "fan_in":
       # The paper: uniform in [-2.4/F, 2.4/F], F the fan-in of the receiving unit.
-      return jax.random.uniform(key, shape, dtype, -1.0, 1.0) * (2.4 / fan)
+      return jax.random.uniform(key, shape, dtype, -1.0, 1.0) * (paper.INIT_FAN_IN / fan)
     if name in ("b", "bias"):
       return jnp.zeros(shape, dtype)
     if init == "lush":

@@ -10,9 +10,10 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
+from lenet_jax import paper
+
 # The paper's squashing function f(a) = A tanh(S a); A and S make f(1) = 1 and f(-1) = -1.
-SQUASH_A = 1.7159
-SQUASH_S = 2.0 / 3.0
+SQUASH_A, SQUASH_S = paper.SQUASH_A, paper.SQUASH_S
 
 
 def _pair(v, name):

@@ -13,12 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-# The paper's learning-rate schedule, per pass: 0.0005 for passes 1-2, 0.0002 for 3-5,
-# 0.0001 for 6-8, 0.00005 for 9-12 and 0.00001 after.
-PAPER_ETAS = (0.0005, 0.0002, 0.0001, 0.00005, 0.00001)
-PAPER_ETA_PASSES = (2, 3, 3, 4)   # passes spent at each eta but the last
-# "The effective learning rates ... in the first pass ranged from about 7e-5 to 0.016."
-PAPER_FIRST_PASS_RATES = (7e-5, 0.016)
+from lenet_jax import paper
+
 OUTPUT_CURVATURES = ("exact", "constant")
 # d2/dz_j^2 of the correct class's RBF distance y_D = sum_j (z_j - w_Dj)^2: what the authors'
 # code back-propagates instead of the exact diagonal (EBLearn's edist_cost::bbprop fills 1 for
@@ -26,7 +22,8 @@ OUTPUT_CURVATURES = ("exact", "constant")
 RBF_CURVATURE = 2.0
 
 
-def paper_schedule(steps_per_pass: int, etas=PAPER_ETAS, passes=PAPER_ETA_PASSES) -> optax.Schedule:
+def paper_schedule(steps_per_pass: int, etas=paper.ETAS,
+                   passes=paper.ETA_PASSES) -> optax.Schedule:
   """The paper's per-pass eta as an optax schedule over optimiser steps."""
   boundaries, end = [], 0
   for n in passes:
@@ -40,7 +37,7 @@ class SDLMState(NamedTuple):
   hessian_diag: Any   # same structure as the parameters
 
 
-def sdlm(learning_rate: float | optax.Schedule, mu: float = 0.02) -> optax.GradientTransformation:
+def sdlm(learning_rate: float | optax.Schedule, mu: float = paper.MU) -> optax.GradientTransformation:
   """Updates -eta/(mu + h) * g, with h the state's `hessian_diag` (zeros until set_hessian)."""
 
   def init(params):
@@ -126,7 +123,7 @@ def gauss_newton_diag(stages: Sequence, head_loss: Callable, params, x, labels,
 
 
 def curvature_summary(hessian_diag, eta: float, mu: float,
-                      rates=PAPER_FIRST_PASS_RATES) -> dict:
+                      rates=paper.FIRST_PASS_RATES) -> dict:
   """What an h estimate means for training (host-side, NumPy): per layer the min, median and
   max of h, the range of the effective rates eta/(mu + h), and the share of all parameters
   whose rate lies inside `rates` (the paper's first-pass range, bounds included)."""

@@ -13,27 +13,14 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
-from lenet_jax import sweeps
-from lenet_jax.train import write_json_atomic
+from lenet_jax import files, paper, plots, sweeps
+from lenet_jax.results import lanes
 
-PAPER_LENET5 = 0.95   # percent: LeNet-5's test error in the paper (Figure 9)
-
-
-def _lanes(results: dict) -> list[dict]:
-  """The lanes of a results dict. Files written before lanes existed (results/*.json of the
-  first runs) hold one model at the top level: read as one lane."""
-  if "lanes" in results:
-    return results["lanes"]
-  lane = {"seed": results.get("config", {}).get("seed", 0), "overrides": {},
-          "passes": results.get("passes", []), "status": results.get("status", "done")}
-  if "final_test_error" in results:
-    lane["final_test_error"] = results["final_test_error"]
-  return [lane]
+PAPER_LENET5 = paper.TEST_ERROR
 
 
 def _float(x) -> float | None:
@@ -114,7 +101,7 @@ def _row(name: str, results: dict, overrides: dict, lanes: list[dict], n_run_lan
       "test_error_min": min(finals) if finals else None,
       "test_error_max": max(finals) if finals else None,
       "train_error_mean": float(np.mean(trains)) if trains else None,
-      "paper_test_error": sweeps.PAPER.get(name) if not overrides else None,
+      "paper_test_error": paper.REPORTED_TEST_ERROR.get(name) if not overrides else None,
       "images_per_second": _float(images_per_second),
       "sdlm_pass1": sdlm_pass1,
       "passes": n_passes,
@@ -128,13 +115,13 @@ def summarize(entries: Iterable[tuple[str, dict]]) -> list[dict]:
   """One row per (experiment, overrides), in the order of `entries`."""
   rows = []
   for name, results in entries:
-    lanes = _lanes(results)
+    run_lanes = lanes(results)
     groups: dict[tuple, list[dict]] = {}
-    for lane in lanes:
+    for lane in run_lanes:
       key = tuple(sorted((lane.get("overrides") or {}).items()))
       groups.setdefault(key, []).append(lane)
     for key, group in groups.items():
-      rows.append(_row(name, results, dict(key), group, len(lanes)))
+      rows.append(_row(name, results, dict(key), group, len(run_lanes)))
   return rows
 
 
@@ -176,59 +163,14 @@ def markdown(rows: list[dict]) -> str:
   return "\n".join(lines) + "\n"
 
 
-def atomic_write(path: str, write: Callable[[str], None], suffix: str) -> None:
-  """write(tmp) to a temporary file beside path, then rename it to path."""
-  directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
-  os.close(fd)
-  try:
-    write(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; give the file the usual mode
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
-
-
-def _write_text(path: str, text: str) -> None:
-  def write(tmp):
-    with open(tmp, "w") as f:
-      f.write(text)
-  atomic_write(path, write, ".md")
-
-
-def _save(fig, path: str) -> None:
-  atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"), ".png")
-
-
-def _colors(n: int):
-  from matplotlib import colormaps
-  cmap = colormaps["tab10" if n <= 10 else "tab20"]
-  return [cmap(i % cmap.N) for i in range(n)]
-
-
-def _log_axis(ax, low: float, high: float) -> None:
-  """Log-scale y with plain numbers as labels (minor ticks labelled within one decade only)."""
-  from matplotlib.ticker import FuncFormatter, NullFormatter
-  ax.set_yscale("log")
-  plain = FuncFormatter(lambda v, _: f"{v:g}")
-  ax.yaxis.set_major_formatter(plain)
-  ax.yaxis.set_minor_formatter(plain if high / max(low, 1e-9) < 10 else NullFormatter())
-
-
 MARKERS = "osD^v<>ph*"
 
 
 def plot_per_pass(rows: list[dict], path: str) -> None:
-  # The object-oriented API draws with Agg and leaves pyplot's global backend alone.
-  from matplotlib.figure import Figure
-  fig = Figure(figsize=(10, 6))
+  fig = plots.figure(figsize=(10, 6))
   ax = fig.add_subplot()
   drawn = [r for r in rows if r["per_pass"]["pass"]]
-  for i, (r, color) in enumerate(zip(drawn, _colors(len(drawn)))):
+  for i, (r, color) in enumerate(zip(drawn, plots.colors(len(drawn)))):
     pp = r["per_pass"]
     n = max(pp["lanes"])
     ax.plot(pp["pass"], pp["mean"], marker=MARKERS[i % len(MARKERS)], markersize=4,
@@ -242,7 +184,7 @@ def plot_per_pass(rows: list[dict], path: str) -> None:
     ax.text(0.5, 0.5, "no finished passes", transform=ax.transAxes, ha="center")
   else:
     values = [v for r in drawn for v in r["per_pass"]["min"] + r["per_pass"]["max"] if v > 0]
-    _log_axis(ax, min(values + [PAPER_LENET5]), max(values + [PAPER_LENET5]))
+    plots.log_axis(ax, min(values + [PAPER_LENET5]) / 1.2, max(values + [PAPER_LENET5]) * 1.2)
     last = max(max(r["per_pass"]["pass"]) for r in drawn)
     ax.set_xticks(range(1, last + 1, max(1, last // 20)))
   ax.set_xlabel("pass over the training set")
@@ -250,15 +192,14 @@ def plot_per_pass(rows: list[dict], path: str) -> None:
   ax.set_title("Test error after each pass: mean over seeds, band = min to max")
   ax.grid(True, which="both", alpha=0.3)
   ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-  _save(fig, path)
+  plots.save_png(fig, path, dpi=120)
 
 
 def plot_final(rows: list[dict], path: str) -> None:
-  from matplotlib.figure import Figure
-  fig = Figure(figsize=(max(6.0, 0.6 * len(rows) + 2.0), 5.5))
+  fig = plots.figure(figsize=(max(6.0, 0.6 * len(rows) + 2.0), 5.5))
   ax = fig.add_subplot()
   x = np.arange(len(rows))
-  colors = _colors(len(rows))
+  colors = plots.colors(len(rows))
   means = [r["test_error_mean"] if r["test_errors"] else np.nan for r in rows]
   stds = [r["test_error_std"] if r["test_error_std"] is not None else np.nan for r in rows]
   ax.bar(x, np.nan_to_num(means), yerr=stds, capsize=3, color=colors, alpha=0.8,
@@ -270,7 +211,7 @@ def plot_final(rows: list[dict], path: str) -> None:
   high = max(tops + [PAPER_LENET5])
   low = min([m for m in means if m == m and m > 0] + [PAPER_LENET5])
   if high / low > 20:     # errors over orders of magnitude: bars on a log axis
-    _log_axis(ax, low / 2, high * 3)
+    plots.log_axis(ax, low / 2, high * 3)
     ax.set_ylim(low / 2, high * 3)
   else:
     ax.set_ylim(0, high * 1.25)   # headroom for the labels and the legend
@@ -290,7 +231,7 @@ def plot_final(rows: list[dict], path: str) -> None:
   ax.set_title("Final test error: mean over finished seeds, bars = sample std, dots = seeds")
   ax.grid(True, axis="y", which="both", alpha=0.3)
   ax.legend(loc="upper left", fontsize=8)
-  _save(fig, path)
+  plots.save_png(fig, path, dpi=120)
 
 
 def write_summary(entries: Iterable[tuple[str, dict]], workdir: str) -> dict:
@@ -298,12 +239,12 @@ def write_summary(entries: Iterable[tuple[str, dict]], workdir: str) -> dict:
   (each atomically) and returns the summary.json dict."""
   rows = summarize(list(entries))
   os.makedirs(workdir, exist_ok=True)
-  files = {"json": "summary.json", "markdown": "summary.md",
+  names = {"json": "summary.json", "markdown": "summary.md",
            "per_pass_plot": "test_error_per_pass.png", "final_plot": "final_errors.png"}
   summary: dict[str, Any] = {"paper_test_error": PAPER_LENET5, "experiments": rows,
-                             "files": files}
-  _write_text(os.path.join(workdir, files["markdown"]), markdown(rows))
-  plot_per_pass(rows, os.path.join(workdir, files["per_pass_plot"]))
-  plot_final(rows, os.path.join(workdir, files["final_plot"]))
-  write_json_atomic(os.path.join(workdir, files["json"]), summary)
+                             "files": names}
+  files.write_text(os.path.join(workdir, names["markdown"]), markdown(rows))
+  plot_per_pass(rows, os.path.join(workdir, names["per_pass_plot"]))
+  plot_final(rows, os.path.join(workdir, names["final_plot"]))
+  files.write_json(os.path.join(workdir, names["json"]), summary)
   return summary

@@ -1,11 +1,8 @@
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 # The XLA flags launch.py sets for every run, before anything starts JAX's backend.
 from lenet_jax import devices  # noqa: E402
 devices.cpu_flags()

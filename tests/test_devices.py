@@ -37,19 +37,22 @@ def test_cpu_flags_turn_on_region_analysis_unless_set(monkeypatch):
 def test_region_analysis_removes_the_weight_copies_from_the_training_loop():
   # Why cpu_flags sets it: without it XLA copies C5's 48,000 weights (and F6's) every step of
   # the batch-1 loop before updating them; with it the update is in place.
+  import functools
   import re
+  import jax
   import jax.numpy as jnp
-  from lenet_jax import train
+  from lenet_jax import step
   from lenet_jax.config import paper_config
   c = paper_config()
   c.batch_size = 1
-  t = train.Trainer(c, 100)
-  state = t.init(0)
+  recipe = step.make_recipe(c, 100)
+  state = step.init(recipe, 0)
   x, y = jnp.zeros((100, 32, 32, 1)), jnp.zeros((100,), jnp.int32)
   idx = jnp.zeros((10, 1), jnp.int32)
 
   def copied(region):
-    text = t.train_steps.lower(state, x, y, idx, 10).compile(
+    fn = jax.jit(functools.partial(step.train_steps, recipe), donate_argnums=0)
+    text = fn.lower(state, x, y, idx, 10).compile(
         compiler_options={"xla_cpu_copy_insertion_use_region_analysis": region}).as_text()
     # Copies in the compiled module (the loop-carried weights' and those inside fusions).
     return re.findall(r"^  %copy[.\d]* = (f32\[[\d,]+\])", text, re.M)

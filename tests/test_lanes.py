@@ -12,7 +12,8 @@ import pytest
 
 import experiments
 from conftest import MNIST_DIR, ROOT, require_mnist, small_config
-from lenet_jax import data, train
+from lenet_jax import config as config_lib
+from lenet_jax import data, lanes as lanes_lib, step, train
 
 STEPS = 50
 LANES = [dict(seed=0, sdlm_mu=0.1, map_j=0.1, learning_rate=0.0),
@@ -34,11 +35,11 @@ def train_lanes(lanes, mesh=None, **config_fields):
     c[k] = v
   ds = data.load_mnist(str(MNIST_DIR), train_size=1000)
   x, y = jnp.asarray(ds.train_x), jnp.asarray(ds.train_y)
-  t = train.Trainer(c, 1000, mesh)
+  t = lanes_lib.Programs(step.make_recipe(c, 1000), mesh, c.lane_group)
   state = t.init_lanes(lanes)
-  state = t.lane_refresh(state, x, y, 0, 0)
-  order = t.lane_order(state, 0, 1000, 1000, 1)
-  state, _ = t.lane_train_steps(state, x, y, order, STEPS)
+  state = t.refresh(state, x, y, 0, 0)
+  order = t.order(state, 0, 1000, 1000, 1)
+  state, _ = t.train_steps(state, x, y, order, STEPS)
   return flat(state["params"])
 
 
@@ -64,16 +65,17 @@ def test_lane_groups_equal_separate_runs(alone, group):
 
 
 def test_vmapped_together_is_the_largest_divisor_up_to_the_group():
-  assert [train.vmapped_together(g, 6) for g in (0, 1, 2, 4, 5, 6, 9)] == [6, 1, 2, 3, 3, 6, 6]
-  assert train.vmapped_together(2, 1) == 1
+  assert [lanes_lib.vmapped_together(g, 6) for g in (0, 1, 2, 4, 5, 6, 9)] == [6, 1, 2, 3, 3, 6, 6]
+  assert lanes_lib.vmapped_together(2, 1) == 1
 
 
 def test_lane_group_is_checked():
   c = experiments.load("c3_partial").get_config()
-  assert train.lane_group(c) == 0                 # default: all lanes in one vmap
+  assert c.lane_group == 0                 # default: all lanes in one vmap
+  config_lib.validate(c)
   c.lane_group = -1
-  with pytest.raises(ValueError, match="lane_group must be >= 0"):
-    train.lane_group(c)
+  with pytest.raises(ValueError, match="lane_group: must be >= 0"):
+    config_lib.validate(c)
 
 
 def test_per_lane_hyperparameters_take_effect(alone):
@@ -85,11 +87,10 @@ def test_per_lane_hyperparameters_take_effect(alone):
 
 SHARDED = """
 import sys, numpy as np, jax
-sys.path.insert(0, "tests")
 import test_lanes
-from lenet_jax import train
+from lenet_jax import lanes
 assert jax.device_count() == 4, jax.devices()
-mesh = train.lane_mesh(4)
+mesh = lanes.lane_mesh(4)
 np.save(sys.argv[1], test_lanes.train_lanes(test_lanes.LANES, mesh))
 """
 
@@ -97,7 +98,7 @@ np.save(sys.argv[1], test_lanes.train_lanes(test_lanes.LANES, mesh))
 def test_sharded_over_four_cpu_devices_gives_the_same_numbers(alone, tmp_path):
   out = tmp_path / "sharded.npy"
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
-             PYTHONPATH=str(ROOT))
+             PYTHONPATH=str(ROOT / "tests"))
   r = subprocess.run([sys.executable, "-c", SHARDED, str(out)], cwd=ROOT, env=env,
                      capture_output=True, text=True)
   assert r.returncode == 0, r.stderr[-3000:]
@@ -124,10 +125,9 @@ def test_bad_vary_is_an_error_naming_the_fields(mnist_dir, tmp_path):
 
 
 def test_a_diverged_lane_is_marked_and_the_others_go_on(mnist_dir, tmp_path):
-  # A NaN rate makes lane 1's parameters NaN at its first step (large finite rates only
-  # saturate this network: tanh and the RBF stay finite).
-  c = small_config(mnist_dir, optimizer="sgd", learning_rate=1e-3,
-                   vary=("learning_rate=0.001,nan",))
+  # ReLU and a linear output are unbounded: lane 1's huge rate overflows to inf, then NaN.
+  c = small_config(mnist_dir, optimizer="sgd", learning_rate=1e-3, activation="relu",
+                   output="linear", loss="cross_entropy", vary=("learning_rate=0.001,1e30",))
   r = train.train_and_evaluate(c, str(tmp_path), progress=False)
   good, bad = r["lanes"]
   assert good["status"] == "done" and np.isfinite(good["final_test_error"])
@@ -136,7 +136,8 @@ def test_a_diverged_lane_is_marked_and_the_others_go_on(mnist_dir, tmp_path):
 
 
 def test_a_diverged_single_run_stops_and_says_so(mnist_dir, tmp_path):
-  c = small_config(mnist_dir, optimizer="sgd", learning_rate=float("nan"), epochs=2)
+  c = small_config(mnist_dir, optimizer="sgd", learning_rate=1e30, activation="relu",
+                   output="linear", loss="cross_entropy", epochs=2)
   with pytest.raises(train.DivergenceError, match=r"pass 1 by step \d+.*checkpoint"):
     train.train_and_evaluate(c, str(tmp_path), progress=False)
   on_disk = json.loads((tmp_path / "results.json").read_text())
@@ -153,17 +154,19 @@ def test_evaluate_lanes_equals_evaluating_each_model(eval_batch):
   ds = data.load_mnist(str(MNIST_DIR), train_size=500)
   # 505 images: whole batches in one scan, and a shorter batch after them.
   x, y = jnp.asarray(ds.test_x[:505]), jnp.asarray(ds.test_y[:505])
-  t = train.Trainer(c, 500)
+  t = lanes_lib.Programs(step.make_recipe(c, 500))
   state = t.init_lanes(LANES[:3] + [dict(LANES[3])])
-  got = t.evaluate_lanes(state["params"], x, y, state["map_j"])
+  got = t.evaluate(state["params"], x, y, state["map_j"])
   for k, lane in enumerate(LANES):
     params = jax.tree.map(lambda v: v[k], state["params"])
-    one = t.evaluate(params, x, y, lane["map_j"])
+    # One lane alone: evaluated as one model (the lane axis squeezed).
+    one = t.evaluate(jax.tree.map(lambda v: v[k:k + 1], state["params"]), x, y,
+                     state["map_j"][k:k + 1])[0]
     assert got[k]["errors"] == one["errors"]
     np.testing.assert_allclose(got[k]["loss"], one["loss"], rtol=1e-5)
     # Against the whole split in one forward pass, errors and losses summed in NumPy.
-    scores = t.model.apply({"params": params}, x)
-    per_image = [float(t.loss(scores[i:i + 1], y[i:i + 1], lane["map_j"])) for i in range(505)]
+    scores = t.recipe.model.apply({"params": params}, x)
+    per_image = [float(t.recipe.loss(scores[i:i + 1], y[i:i + 1], lane["map_j"])) for i in range(505)]
     wrong = int(np.sum(np.argmin(np.asarray(scores), axis=1) != np.asarray(y)))
     assert one["errors"] == wrong and one["error"] == 100.0 * wrong / 505
     np.testing.assert_allclose(one["loss"], np.mean(per_image), rtol=1e-5)
@@ -171,7 +174,6 @@ def test_evaluate_lanes_equals_evaluating_each_model(eval_batch):
 
 PADDED = """
 import json, sys, jax
-sys.path.insert(0, "tests")
 from conftest import small_config
 from lenet_jax import train
 assert jax.device_count() == 2, jax.devices()
@@ -185,7 +187,7 @@ def test_lanes_that_do_not_divide_the_devices_are_padded(mnist_dir, tmp_path):
   # results hold the 3 real lanes, each as trained without padding (to rounding: a lane's
   # batched matmuls sum in another order next to a different number of neighbours).
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
-             PYTHONPATH=str(ROOT))
+             PYTHONPATH=str(ROOT / "tests"))
   r = subprocess.run([sys.executable, "-c", PADDED, str(tmp_path / "padded"), mnist_dir],
                      cwd=ROOT, env=env, capture_output=True, text=True)
   assert r.returncode == 0, r.stderr[-3000:]

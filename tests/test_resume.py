@@ -11,7 +11,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from lenet_jax import train
+from lenet_jax import train, workdir
 from conftest import ROOT, small_config
 
 STEPS_PER_PASS = 3000
@@ -113,7 +113,7 @@ def test_rerun_of_a_finished_run_returns_its_results(mnist_dir, tmp_path):
 
 def test_workdir_of_another_config_is_refused_unless_overwrite(mnist_dir, tmp_path):
   train.train_and_evaluate(small_config(mnist_dir), str(tmp_path), progress=False)
-  with pytest.raises(train.WorkdirError, match=r"differs in: map_j.*--overwrite"):
+  with pytest.raises(workdir.WorkdirError, match=r"differs in: map_j.*--overwrite"):
     train.train_and_evaluate(small_config(mnist_dir, map_j=1.0), str(tmp_path), progress=False)
   r = train.train_and_evaluate(small_config(mnist_dir, map_j=1.0), str(tmp_path),
                                progress=False, overwrite=True)
@@ -131,7 +131,7 @@ def test_corrupt_checkpoint_is_a_clear_error(mnist_dir, tmp_path):
     for f in files:
       with open(os.path.join(root, f), "wb") as fh:
         fh.write(b"\x00garbage")
-  with pytest.raises(train.WorkdirError, match=r"unreadable.*--overwrite"):
+  with pytest.raises(workdir.WorkdirError, match=r"unreadable.*--overwrite"):
     train.train_and_evaluate(small_config(mnist_dir), str(tmp_path), progress=False)
 
 
@@ -139,5 +139,5 @@ def test_unwritable_workdir_is_a_clear_error(mnist_dir, tmp_path):
   # A path below a regular file cannot be created, even by root.
   blocker = tmp_path / "a_file"
   blocker.write_text("")
-  with pytest.raises(train.WorkdirError, match="not writable.*--workdir"):
+  with pytest.raises(workdir.WorkdirError, match="not writable.*--workdir"):
     train.train_and_evaluate(small_config(mnist_dir), str(blocker / "run"), progress=False)

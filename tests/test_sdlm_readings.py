@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lenet_jax import sdlm, tables
+from lenet_jax import paper, sdlm, tables
 from lenet_jax.model import LeNet5, Stage, _pool_stage
 
 TABLE_I = tables.c3_table("partial")
@@ -64,12 +64,12 @@ def test_lush_init_differs_from_the_paper_text():
 
 
 def test_init_scale_is_validated(tmp_path):
-    from lenet_jax import train
+    from lenet_jax import config
     import experiments
     c = experiments.load("sdlm_paper").get_config()
     c.init_scale = 0.0
     with pytest.raises(ValueError, match="init_scale"):
-        train.make_model(c)
+        config.validate(c)
 
 
 # ------------------------------------------------------------- 2. the authors' curvature choices
@@ -149,12 +149,12 @@ def test_constant_output_curvature_is_the_squared_distance_s():
 
 
 def test_constant_output_curvature_needs_an_rbf_output():
-    from lenet_jax import train
+    from lenet_jax import config
     import experiments
     c = experiments.load("sdlm_paper_authors").get_config()
     c.output, c.loss = "linear", "cross_entropy"
     with pytest.raises(ValueError, match="rbf"):
-        train.make_model(c)
+        config.validate(c)
     with pytest.raises(ValueError, match="output curvature"):
         sdlm.gauss_newton_diag(_dense_only(), _rbf_map, {"F": {}}, np.zeros((1, 2)),
                                np.zeros(1, int), "halfway")
@@ -174,7 +174,7 @@ def test_curvature_summary_by_hand():
     assert s["rate_max"] == pytest.approx(0.0005 / 0.02)
     assert s["rate_min"] == pytest.approx(0.0005 / 4.02)
     assert s["share_in_paper_range"] == pytest.approx(4 / 6)
-    assert sdlm.PAPER_FIRST_PASS_RATES == (7e-5, 0.016)
+    assert paper.FIRST_PASS_RATES == (7e-5, 0.016)
 
 
 def test_results_record_sdlm_per_pass_and_lane(mnist_dir, tmp_path):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from conftest import small_config
-from lenet_jax import sweeps, train
+from lenet_jax import config as config_lib
+from lenet_jax import lanes, runner, train, workdir
 
 
 def test_plan_groups_only_experiments_differing_in_lane_fields(mnist_dir):
@@ -19,25 +20,25 @@ def test_plan_groups_only_experiments_differing_in_lane_fields(mnist_dir):
       "full_j": small_config(mnist_dir, c3="full", map_j=2.0),
       "pinned": small_config(mnist_dir, lane_sets=({"map_j": 3.0},)),
   }
-  got = sweeps.plan(list(configs), list(configs.values()))
+  got = runner.plan(list(configs), list(configs.values()))
   assert [members for members, _ in got] == [["base", "j", "seed5"], ["full", "full_j"],
                                              ["pinned"]]
   merged = got[0][1]
   assert merged.experiment == "base+j+seed5"
-  lanes = train.lanes_of(merged)
-  assert [(l["seed"], l["map_j"], l["sdlm_mu"], l["learning_rate"]) for l in lanes] == [
+  got_lanes = lanes.lanes_of(merged)
+  assert [(l["seed"], l["map_j"], l["sdlm_mu"], l["learning_rate"]) for l in got_lanes] == [
       (0, base.map_j, base.sdlm_mu, 0.0), (0, 1.0, 0.5, 0.0), (5, base.map_j, base.sdlm_mu, 0.1)]
   assert got[2][1] is configs["pinned"]
   # A seed that also draws the training subset must match for the data to be shared.
   rand = [small_config(mnist_dir, train_subset="random", seed=s) for s in (0, 1)]
-  assert [m for m, _ in sweeps.plan(["r0", "r1"], rand)] == [["r0"], ["r1"]]
+  assert [m for m, _ in runner.plan(["r0", "r1"], rand)] == [["r0"], ["r1"]]
 
 
 def test_bad_lane_sets_are_errors(mnist_dir):
-  with pytest.raises(ValueError, match="c3 cannot differ between lanes"):
-    train.lanes_of(small_config(mnist_dir, lane_sets=({"c3": "full"},)))
-  with pytest.raises(ValueError, match="lane_sets entries must be dicts"):
-    train.lanes_of(small_config(mnist_dir, lane_sets=(0.1,)))
+  with pytest.raises(ValueError, match=r"lane_sets: entry \{'c3': 'full'\} is not a dict of lane"):
+    config_lib.validate(small_config(mnist_dir, lane_sets=({"c3": "full"},)))
+  with pytest.raises(ValueError, match="lane_sets: entry 0.1 is not a dict"):
+    config_lib.validate(small_config(mnist_dir, lane_sets=(0.1,)))
 
 
 def test_grouped_sweep_equals_each_experiment_alone(mnist_dir, tmp_path):
@@ -46,7 +47,7 @@ def test_grouped_sweep_equals_each_experiment_alone(mnist_dir, tmp_path):
              "b": small_config(mnist_dir, seeds=2, map_j=1.0, sdlm_mu=0.5)}
   fit = lambda c, w: train.train_and_evaluate(c, w, progress=False)
   root = tmp_path / "sweep"
-  sweeps.run(list(configs), list(configs.values()), str(root), fit)
+  runner.run(list(configs), list(configs.values()), str(root), fit)
   assert (root / "a+b" / "results.json").exists()
   summary = json.loads((root / "summary.json").read_text())
   assert [row["experiment"] for row in summary["experiments"]] == ["a", "b"]
@@ -69,18 +70,18 @@ def test_grouped_sweep_equals_each_experiment_alone(mnist_dir, tmp_path):
   # Rerun: everything is finished, so nothing trains.
   def refuse(config, workdir):
     raise AssertionError(f"{config.experiment} trained again")
-  again = sweeps.run(list(configs), list(configs.values()), str(root), refuse)
+  again = runner.run(list(configs), list(configs.values()), str(root), refuse)
   assert again["b"]["lanes"] == b["lanes"]
   # A finished experiment of another config is an error, not silently reused.
   changed = dict(configs, b=small_config(mnist_dir, seeds=2, map_j=1.0, sdlm_mu=0.5, epochs=2))
-  with pytest.raises(train.WorkdirError, match="differs in: epochs"):
-    sweeps.run(list(changed), list(changed.values()), str(root), refuse)
+  with pytest.raises(workdir.WorkdirError, match="differs in: epochs"):
+    runner.run(list(changed), list(changed.values()), str(root), refuse)
 
 
 def test_runs_saved_before_a_config_field_existed_still_resume(mnist_dir):
   config = small_config(mnist_dir)
   saved = json.loads(json.dumps(config.to_dict()))
   del saved["lane_sets"]   # as results.json held it before lane_sets was added
-  assert train.config_mismatch(saved, config) == []
-  assert train.config_mismatch(saved, small_config(mnist_dir, lane_sets=({"seed": 3},))) == [
+  assert workdir.config_mismatch(saved, config) == []
+  assert workdir.config_mismatch(saved, small_config(mnist_dir, lane_sets=({"seed": 3},))) == [
       "lane_sets"]

@@ -1,4 +1,5 @@
 """Training end to end on small slices of the real MNIST files."""
+import functools
 import json
 import os
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from lenet_jax import config as config_lib
-from lenet_jax import train
+from lenet_jax import step, train
 from conftest import small_config
 
 
@@ -67,21 +68,23 @@ def test_chunked_steps_equal_single_steps(mnist_dir):
   from lenet_jax import data
   ds = data.load_mnist(mnist_dir, train_size=64)
   c = small_config(mnist_dir, batch_size=4, sdlm_samples=64)
-  t = train.Trainer(c, 16)
+  recipe = step.make_recipe(c, 16)
   x, y = jax.numpy.asarray(ds.train_x), jax.numpy.asarray(ds.train_y)
   idx = jax.numpy.arange(64).reshape(16, 4)
-  s1, _ = t.refresh_hessian(t.init(0), x, y, 0)
+  s1 = jax.jit(functools.partial(step.refresh, recipe))(step.init(recipe, 0), x, y, 0, 0)
   s2 = jax.tree.map(lambda a: a.copy(), s1)
-  s1, _ = t.train_steps(s1, x, y, jax.numpy.concatenate([idx, idx[:3]]), 16)
+  s1, _ = jax.jit(functools.partial(step.train_steps, recipe))(
+      s1, x, y, jax.numpy.concatenate([idx, idx[:3]]), 16)
+  one = jax.jit(functools.partial(step.train_step, recipe))
   for row in idx:
-    s2, _ = t.train_step(s2, (x[row], y[row]))
+    s2, _ = one(s2, (x[row], y[row]))
   for a, b in zip(jax.tree_util.tree_leaves(s1["params"]), jax.tree_util.tree_leaves(s2["params"])):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("epochs", 0, "epochs must be >= 1"),
-    ("batch_size", 0, "batch_size must be >= 1"),
+    ("epochs", 0, "epochs: must be >= 1"),
+    ("batch_size", 0, "batch_size: must be >= 1"),
     ("batch_size", 301, "larger than the training set"),
 ])
 def test_bad_config(mnist_dir, tmp_path, field, value, message):

@@ -1,0 +1,74 @@
+"""results.json: what a run measured, per lane and per pass, and where it ran (provenance).
+Importing it loads no JAX, so that the summary and the report can read results without it."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+
+from lenet_jax import paper
+from lenet_jax.config import LANE_FIELDS
+
+
+def lanes(results: dict) -> list[dict]:
+  """The models of a run. Files written before lanes existed (results/*.json of the first runs)
+  hold one model at the top level: read as one lane."""
+  if "lanes" in results:
+    return results["lanes"]
+  lane = {"seed": results.get("config", {}).get("seed", 0), "overrides": {},
+          "passes": results.get("passes", []), "status": results.get("status", "done")}
+  if "final_test_error" in results:
+    lane["final_test_error"] = results["final_test_error"]
+  return [lane]
+
+
+def lane_record(lane: dict, config) -> dict:
+  """A lane's entry in results.json, before any pass: its seed and the lane fields in which it
+  differs from `config`."""
+  varied = {f: lane[f] for f in LANE_FIELDS if f != "seed" and lane[f] != config[f]}
+  return {"seed": lane["seed"], "overrides": varied, "passes": [], "status": "running"}
+
+
+def versions() -> dict:
+  # Imported here, not at the top: reading results needs none of them.
+  import flax
+  import jax
+  import numpy as np
+  import optax
+  return {"python": platform.python_version(), "jax": jax.__version__,
+          "jaxlib": jax.lib.__version__ if hasattr(jax.lib, "__version__") else "",
+          "flax": flax.__version__, "optax": optax.__version__, "numpy": np.__version__}
+
+
+def device() -> dict:
+  import jax
+  d = jax.devices()[0]
+  return {"platform": d.platform, "kind": d.device_kind, "count": jax.device_count(),
+          "processes": jax.process_count(),
+          "host": platform.node(), "cpu": platform.processor() or platform.machine(),
+          "cpu_count": os.cpu_count(), "xla_flags": os.environ.get("XLA_FLAGS", "")}
+
+
+def new(config, layers: list[dict], run_lanes: list[dict], n_params: int, train_images: int,
+        test_images: int, lane_devices: int) -> dict:
+  """The results of a run before its first pass."""
+  return {
+      "experiment": config.experiment, "parameters": n_params,
+      "config": json.loads(json.dumps(config.to_dict())),   # as results.json holds it
+      "layers": layers, "train_images": train_images, "test_images": test_images,
+      "device": device(), "versions": versions(),
+      "paper_test_error": paper.REPORTED_TEST_ERROR.get(config.experiment), "passes": [],
+      "lanes": [lane_record(lane, config) for lane in run_lanes], "status": "running",
+      "lane_devices": lane_devices,
+  }
+
+
+def end_pass(results: dict, seconds: float) -> None:
+  """Bookkeeping after a pass: a one-model run's passes at the top level, time and memory."""
+  if len(results["lanes"]) == 1:
+    results["passes"] = results["lanes"][0]["passes"]
+    results["final_test_error"] = results["lanes"][0].get("final_test_error")
+  results["total_seconds"] = seconds
+  # Of this process so far (Linux reports KiB): the whole run's by the last pass.
+  results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

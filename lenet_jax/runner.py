@@ -1,0 +1,126 @@
+"""Running a sweep: experiments trained into one folder each, those that differ only in lane
+fields trained together as one program, finished ones skipped, the summary after each."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Callable
+
+from lenet_jax import files, paper, summary, train
+from lenet_jax.results import lane_record
+from lenet_jax.config import LANE_FIELDS
+from lenet_jax.lanes import lanes_of
+from lenet_jax.multihost import is_primary, log
+from lenet_jax.workdir import check_same_config, read_results
+
+
+def _shared(config) -> str:
+  """What configs must agree on to train in one program: everything but the experiment's name
+  and the lane fields (and the seed too when it draws the training subset)."""
+  fields = config.to_dict()
+  skip = {"experiment", *LANE_FIELDS} - ({"seed"} if fields["train_subset"] == "random" else set())
+  return json.dumps({k: v for k, v in fields.items() if k not in skip}, sort_keys=True)
+
+
+def plan(names: list[str], configs: list) -> list[tuple[list[str], Any]]:
+  """Groups experiments that differ only in lane fields (seed, sdlm_mu, map_j, learning_rate)
+  into one vmapped program each: [(member names, config to train)], in the order of first
+  members. A group's config is its first member's with `experiment` "a+b+..." and one entry of
+  `lane_sets` per member (so its lanes are the members' lanes, one member after another); a
+  lone experiment trains its own config."""
+  groups: dict[str, list[int]] = {}
+  for i, config in enumerate(configs):
+    key = _shared(config) if not config.lane_sets else f"alone:{i}"
+    groups.setdefault(key, []).append(i)
+  out = []
+  for members in groups.values():
+    if len(members) == 1:
+      out.append(([names[members[0]]], configs[members[0]]))
+      continue
+    merged = configs[members[0]].copy_and_resolve_references()
+    merged.experiment = "+".join(names[i] for i in members)
+    merged.lane_sets = tuple({f: configs[i][f] for f in LANE_FIELDS} for i in members)
+    out.append(([names[i] for i in members], merged))
+  return out
+
+
+def member_results(results: dict, group_config, names: list[str], configs: list,
+                   workdir: str) -> list[dict]:
+  """A grouped run's results split into one results dict per member, as if it had trained
+  alone: its name, config, paper number and lanes (overrides relative to its own config). The
+  timings are the whole program's; `trained_with` names the group and its workdir."""
+  trained = lanes_of(group_config)   # the lanes' field values, in results' order
+  per = len(trained) // len(names)
+  out = []
+  for k, (name, config) in enumerate(zip(names, configs)):
+    lanes = [dict(lane, overrides=lane_record(values, config)["overrides"])
+             for lane, values in zip(results["lanes"][k * per:(k + 1) * per],
+                                     trained[k * per:(k + 1) * per])]
+    r = dict(results, experiment=name, config=json.loads(json.dumps(config.to_dict())),
+             paper_test_error=paper.REPORTED_TEST_ERROR.get(name), lanes=lanes,
+             trained_with={"experiments": names, "workdir": workdir})
+    if results["status"] == "done" and not any(l["status"] == "done" for l in lanes):
+      r["status"] = "diverged"
+    if len(lanes) == 1:
+      r["passes"], r["final_test_error"] = lanes[0]["passes"], lanes[0].get("final_test_error")
+    out.append(r)
+  return out
+
+
+def finished(workdir: str, config, overwrite: bool = False):
+  """The results in workdir if a run of `config` finished there (done or diverged), else None.
+  A finished run of another config raises WorkdirError, as resuming one would."""
+  path = os.path.join(workdir, "results.json")
+  if overwrite or not os.path.exists(path):
+    return None
+  results = read_results(path)
+  if results["status"] not in ("done", "diverged"):
+    return None
+  check_same_config(results["config"], config, workdir)
+  return results
+
+
+def run(names: list[str], configs: list, root: str, train_fn: Callable[[Any, str], dict], *,
+        overwrite: bool = False) -> dict[str, dict]:
+  """Trains the experiments `names` (their `configs`) into root/NAME with train_fn(config,
+  workdir) (train_and_evaluate, or launch's wrapper of it) and writes root/summary.* after each
+  program. Experiments that differ only in lane fields train as one program (plan) in
+  root/A+B+..., and each still gets root/NAME/results.json. Finished experiments are skipped;
+  an interrupted program resumes from its checkpoints when run again. Returns name -> results."""
+  results = {n: finished(os.path.join(root, n), c, overwrite) for n, c in zip(names, configs)}
+  todo = [i for i, n in enumerate(names) if results[n] is None]
+  count = 0
+  for n in names:
+    if results[n] is not None:
+      count += 1
+      log(f"[{count}/{len(names)}] {n}: done already, skipped")
+
+  def write_summary():
+    if is_primary() and any(r is not None for r in results.values()):
+      summary.write_summary([(n, r) for n, r in results.items() if r is not None], root)
+
+  write_summary()
+  for members, config in plan([names[i] for i in todo], [configs[i] for i in todo]):
+    label = "+".join(members)
+    workdir = os.path.join(root, label)
+    count += len(members)
+    together = f" (trained together: {', '.join(members)})" if len(members) > 1 else ""
+    log(f"[{count}/{len(names)}] {label} -> {workdir}{together}")
+    try:
+      got = train_fn(config, workdir)
+    except train.DivergenceError as e:
+      # Every lane diverged: its results.json says so, and the sweep goes on.
+      log(f"{label}: {e}", file=sys.stderr)
+      got = read_results(os.path.join(workdir, "results.json"))
+    if len(members) == 1:
+      results[members[0]] = got
+    else:
+      member_configs = [configs[names.index(m)] for m in members]
+      for m, r in zip(members, member_results(got, config, members, member_configs, workdir)):
+        if is_primary():
+          os.makedirs(os.path.join(root, m), exist_ok=True)
+          files.write_json(os.path.join(root, m, "results.json"), r)
+        results[m] = r
+    write_summary()
+  return results
