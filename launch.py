@@ -7,14 +7,34 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import statistics
 import sys
 
-from absl import app, flags, logging
+from lenet_jax import files
 
-import experiments
-from lenet_jax import config as config_lib
-from lenet_jax import devices, paper, sweeps
+
+def _stop_early(signum, frame):
+  """SIGINT/SIGTERM before training starts: one line, exit 130, and the workdir removed again if
+  this run created it. (A KeyboardInterrupt raised inside an import or XLA's compiler prints
+  tracebacks, and can crash the process.) The training loop takes these signals over."""
+  del frame
+  for path in files.CREATED:
+    shutil.rmtree(path, ignore_errors=True)
+  os.write(2, f"error: {signal.Signals(signum).name} received before training started; "
+              "nothing was kept\n".encode())
+  os._exit(130)
+
+
+signal.signal(signal.SIGINT, _stop_early)
+signal.signal(signal.SIGTERM, _stop_early)
+
+from absl import app, flags, logging  # noqa: E402 (after the handler, which must come first)
+
+import experiments  # noqa: E402
+from lenet_jax import config as config_lib  # noqa: E402
+from lenet_jax import devices, paper, sweeps  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("experiment", None, "Experiment to run: a module of experiments/.")
@@ -77,7 +97,7 @@ def _summary(results) -> None:
       over = ", ".join(f"{k}={v}" for k, v in lane["overrides"].items()) or "-"
       te, tr = last.get("test_error", float("nan")), last.get("train_error", float("nan"))
       print(f"{lane['seed']:5d}  {over:24s} {te:14.2f} {tr:12.2f}  {lane['status']}")
-      if lane["status"] == "done":
+      if lane["status"] in ("done", "stalled"):
         finals.append(te)
     if finals:
       print(f"test error over {len(finals)} finished lanes: mean {statistics.mean(finals):.2f}%, "
@@ -164,8 +184,11 @@ def main(argv):
   if len(argv) > 1:
     _fail(f"unexpected arguments {argv[1:]}; flags are written --name=value")
   if not FLAGS["verbosity"].present:
-    # absl logs at INFO by default: XLA backend probing and every orbax checkpoint step.
+    # absl logs at INFO by default: XLA backend probing and every orbax checkpoint step. What
+    # is logged goes to the workdir's log.txt; the terminal shows lenet_jax's own lines (orbax
+    # and asyncio would bury a one-line error under their tracebacks).
     logging.set_verbosity(logging.WARNING)
+    logging.get_absl_handler().setLevel(logging.FATAL)
   if FLAGS.sweep:
     if FLAGS.experiment:
       _fail("give --experiment or --sweep, not both")
@@ -198,6 +221,10 @@ def main(argv):
     return
   _summary(results)
   print(f"\nresults: {os.path.join(workdir, 'results.json')}")
+  lane = results["lanes"][0]
+  if len(results["lanes"]) == 1 and lane["status"] == "stalled" and not config.expect_stall:
+    _fail(f"the model stalled from pass {lane['stalled_at']['pass']}: "
+          f"{lane['stalled_at']['cause']} (recorded in results.json)")
 
 
 def _parse_flags(argv):

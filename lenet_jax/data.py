@@ -5,6 +5,7 @@ Everything here is NumPy; moving arrays to the device is the trainer's job.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import math
 import os
@@ -32,6 +33,22 @@ class MnistError(ValueError):
   """A missing, malformed or inconsistent MNIST file or source."""
 
 
+_PIECE = 1 << 22   # bytes decompressed or read at a time
+
+
+def _read_upto(stream, limit: int) -> bytes:
+  """Up to `limit` bytes of `stream` (fewer at its end), read in pieces of at most _PIECE, so
+  that no more than `limit` + _PIECE bytes are ever held, however much the stream holds."""
+  pieces, held = [], 0
+  while held < limit:
+    piece = stream.read(min(_PIECE, limit - held))
+    if not piece:
+      break
+    pieces.append(piece)
+    held += len(piece)
+  return b"".join(pieces)
+
+
 def read_idx(path: str | os.PathLike, kind: str) -> np.ndarray:
   """Reads an MNIST IDX file (gzipped or raw) into uint8 (N, 28, 28) or (N,).
 
@@ -49,43 +66,51 @@ def read_idx(path: str | os.PathLike, kind: str) -> np.ndarray:
   def fail(problem):
     return MnistError(f"{path}: {problem}; {_FIX}.")
 
+  magic, header_len = _IDX[kind]
+  # Bounded reads: the header says how many payload bytes follow, so at most that many plus
+  # one (to tell "trailing bytes") are ever read or decompressed, in pieces of _PIECE. A small
+  # gzip file that expands to gigabytes, a huge raw file or an endless stream is refused after
+  # reading about as much as a genuine file of that header would hold.
   try:
-    data = path.read_bytes()
+    with open(path, "rb") as f:
+      gzipped = f.read(2) == b"\x1f\x8b"
+      f.seek(0)
+      st = os.fstat(f.fileno())   # of the file as stored (compressed, if gzipped)
+      stream = gzip.GzipFile(fileobj=f, mode="rb") if gzipped else f
+      header = _read_upto(stream, header_len)
+      found = int.from_bytes(header[:4], "big")
+      # Magic first (when there is one), so a labels file passed as images says so.
+      if len(header) >= 4 and found != magic:
+        other = [k for k, (m, _) in _IDX.items() if m == found]
+        hint = f" (that is an IDX {other[0]} file)" if other else ""
+        raise fail(f"expected IDX {kind} magic {magic}, found {found}{hint}")
+      if len(header) < header_len:
+        raise fail(
+            f"truncated header: expected {header_len} bytes for an IDX {kind} "
+            f"header, found {len(header)}")
+
+      dims = [int.from_bytes(header[i:i + 4], "big") for i in range(4, header_len, 4)]
+      count, shape = dims[0], tuple(dims[1:])
+      if kind == "images" and shape != (_SIDE, _SIDE):
+        raise fail(f"expected {_SIDE}x{_SIDE} images, found {shape[0]}x{shape[1]}")
+
+      expected = count * math.prod(shape)
+      said = f"header says {count} {kind}, i.e. {expected} payload bytes, but found"
+      if not gzipped and stat.S_ISREG(st.st_mode) and st.st_size - header_len > expected:
+        raise fail(f"{said} {st.st_size - header_len} (trailing bytes)")
+      payload = _read_upto(stream, expected + 1)
+  except MnistError:
+    raise
+  except (gzip.BadGzipFile, EOFError, zlib.error) as e:   # raised only for gzipped files
+    raise fail(f"corrupt gzip stream ({e})") from e
   except (OSError, ValueError) as e:  # ValueError: e.g. a NUL byte in the path
     raise fail(f"cannot read the file ({getattr(e, 'strerror', None) or e})") from e
-  if data[:2] == b"\x1f\x8b":
-    try:
-      data = gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as e:
-      raise fail(f"corrupt gzip stream ({e})") from e
+  if len(payload) != expected:
+    if len(payload) < expected:
+      raise fail(f"{said} {len(payload)} (truncated)")
+    raise fail(f"{said} more (trailing bytes)")
 
-  magic, header_len = _IDX[kind]
-  # Magic first (when there is one), so a labels file passed as images says so.
-  found = int.from_bytes(data[:4], "big")
-  if len(data) >= 4 and found != magic:
-    other = [k for k, (m, _) in _IDX.items() if m == found]
-    hint = f" (that is an IDX {other[0]} file)" if other else ""
-    raise fail(f"expected IDX {kind} magic {magic}, found {found}{hint}")
-  if len(data) < header_len:
-    raise fail(
-        f"truncated header: expected {header_len} bytes for an IDX {kind} "
-        f"header, found {len(data)}")
-
-  dims = [int.from_bytes(data[i:i + 4], "big") for i in range(4, header_len, 4)]
-  count, shape = dims[0], tuple(dims[1:])
-  if kind == "images" and shape != (_SIDE, _SIDE):
-    raise fail(f"expected {_SIDE}x{_SIDE} images, found {shape[0]}x{shape[1]}")
-
-  expected = count * math.prod(shape)
-  found = len(data) - header_len
-  if found != expected:
-    what = "truncated" if found < expected else "trailing bytes"
-    raise fail(
-        f"header says {count} {kind}, i.e. {expected} payload bytes, but found "
-        f"{found} ({what})")
-
-  array = np.frombuffer(data, np.uint8, offset=header_len).reshape(
-      (count,) + shape).copy()
+  array = np.frombuffer(payload, np.uint8).reshape((count,) + shape).copy()
   if kind == "labels" and count and array.max() > 9:
     bad = int(np.argmax(array > 9))
     raise fail(f"expected labels in 0..9, found {array[bad]} at index {bad}")
@@ -134,18 +159,86 @@ def load_idx_dir(mnist_dir: str | os.PathLike) -> dict[str, tuple[np.ndarray, np
   return splits
 
 
+# A small file of the MNIST copy tfds downloads (tensorflow_datasets/image_classification/
+# mnist.py), asked for once before a download.
+_DOWNLOAD_PROBE = "https://storage.googleapis.com/cvdf-datasets/mnist/t10k-labels-idx1-ubyte.gz"
+_PROBE_SECONDS = 5.0
+
+
+def _unreachable(url: str, seconds: float = _PROBE_SECONDS) -> str | None:
+  """None if one HEAD request for `url` gets any HTTP answer, else why not (the exception's
+  name). Proxies are honoured as tfds's own downloads honour them (requests reads the same
+  HTTP(S)_PROXY variables); no retries; at most 2 * `seconds` in all, name resolution included
+  (which requests' timeout does not bound), hence the thread."""
+  import threading  # pylint: disable=g-import-not-at-top
+  import requests  # pylint: disable=g-import-not-at-top  (a dependency of tensorflow-datasets)
+
+  outcome = []
+
+  def probe():
+    try:
+      requests.head(url, timeout=seconds, allow_redirects=False)
+      outcome.append(None)
+    except Exception as e:  # pylint: disable=broad-except
+      reason = getattr(e.args[0], "reason", None) if e.args else None   # urllib3's cause
+      outcome.append(type(reason if isinstance(reason, Exception) else e).__name__)
+
+  thread = threading.Thread(target=probe, name="mnist-download-probe", daemon=True)
+  thread.start()
+  thread.join(2 * seconds)
+  return outcome[0] if outcome else f"no answer within {2 * seconds:.0f} s"
+
+
+@contextlib.contextmanager
+def _quiet_absl():
+  """absl warnings off (tfds logs one per call for a dataset it has not prepared)."""
+  from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
+  old = absl_logging.get_verbosity()
+  absl_logging.set_verbosity(absl_logging.ERROR)
+  try:
+    yield
+  finally:
+    absl_logging.set_verbosity(old)
+
+
 def load_tfds(
     data_dir: str | os.PathLike | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-  """Loads MNIST through tensorflow-datasets, same layout as `load_idx_dir`."""
+  """Loads MNIST through tensorflow-datasets, same layout as `load_idx_dir`.
+
+  Without a network and without MNIST prepared in tfds's data dir, fails within seconds (an
+  MnistError naming --mnist_dir) rather than after tfds's download retries.
+  """
+  fix = (f"Pass --mnist_dir=DIR or set {ENV_VAR}=DIR, DIR being a folder with the four MNIST "
+         "IDX files (../shared/data/mnist in this repo's CI)")
   try:
     import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
 
+    # data_source reads examples without building a tf.data pipeline; a batch_size=-1 tf.data
+    # load aborts the process with TF 2.21 here.
+    source_args = dict(split=["train", "test"], data_dir=data_dir,
+                       builder_kwargs={"file_format": "array_record"})
     try:
-      # data_source reads examples without building a tf.data pipeline; a
-      # batch_size=-1 tf.data load aborts the process with TF 2.21 here.
-      sources = tfds.data_source(
-          "mnist", split=["train", "test"], data_dir=data_dir,
-          builder_kwargs={"file_format": "array_record"})
+      try:
+        with _quiet_absl():
+          sources = tfds.data_source("mnist", download=False, **source_args)
+      except NotImplementedError:
+        raise
+      except Exception as e:  # pylint: disable=broad-except  (not prepared: tfds says KeyError)
+        # Not prepared here, so tfds would download it, and with no network its downloader
+        # retries each file 10 times with exponential backoff (urllib3 Retry, ~200 s) before
+        # failing. Ask once, quickly, whether the download host answers at all: this is
+        # robust where a tfds setting is not (tfds has no public retry option, and patching
+        # its MAX_RETRIES is private API), it goes through the same proxies as tfds, it costs
+        # nothing when MNIST is already prepared (the download=False load above needs no
+        # network), and it only ever decides between failing now and letting tfds try.
+        why = _unreachable(_DOWNLOAD_PROBE)
+        if why is not None:
+          where = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
+          host = _DOWNLOAD_PROBE.split("/")[2]
+          raise MnistError(
+              f"MNIST is not prepared for tfds in {where} and cannot be downloaded: {host} is "
+              f"unreachable ({why}; tfds: {type(e).__name__}: {str(e)[:200]}). {fix}.") from e
+        sources = tfds.data_source("mnist", **source_args)
     except NotImplementedError:
       # MNIST already prepared as TFRecord (e.g. by an earlier tfds.load),
       # which has no random access: stream it instead.
@@ -160,11 +253,11 @@ def load_tfds(
         raise ValueError(f"unexpected image shape {images.shape[1:]}")
       splits[split] = (images[..., 0], labels)
     return splits
+  except MnistError:
+    raise
   except Exception as e:  # no internet, missing package, bad cache, ...
     raise MnistError(
-        f"MNIST could not be loaded through tfds ({type(e).__name__}: {e}). "
-        f"Pass --mnist_dir=DIR or set {ENV_VAR}=DIR, DIR being a folder with "
-        "the four MNIST IDX files (../shared/data/mnist in this repo's CI).") from e
+        f"MNIST could not be loaded through tfds ({type(e).__name__}: {e}). {fix}.") from e
 
 
 def preprocess(images: np.ndarray) -> np.ndarray:

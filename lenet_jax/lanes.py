@@ -122,7 +122,7 @@ class Programs:
     self.refresh = jax.jit(wrap(step.refresh, shared), donate_argnums=0)
     self._evaluate_split = jax.jit(wrap(step.evaluate_split, (0, None, None, 0), sequential=True))
     self._evaluate_batch = jax.jit(wrap(step.evaluate_batch, (0, None, None, 0), sequential=True))
-    self.finite = jax.jit(step.all_finite)
+    self.largest_weight = jax.jit(step.largest_weight)
     # The pass's order is drawn per lane without the mesh: it is small and read on the host.
     self.order = jax.jit(over_lanes(functools.partial(step.order, recipe), shared),
                          static_argnums=(2, 3, 4))

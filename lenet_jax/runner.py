@@ -60,7 +60,7 @@ def member_results(results: dict, group_config, names: list[str], configs: list,
     r = dict(results, experiment=name, config=json.loads(json.dumps(config.to_dict())),
              paper_test_error=paper.REPORTED_TEST_ERROR.get(name), lanes=lanes,
              trained_with={"experiments": names, "workdir": workdir})
-    if results["status"] == "done" and not any(l["status"] == "done" for l in lanes):
+    if results["status"] == "done" and not any(l["status"] in ("done", "stalled") for l in lanes):
       r["status"] = "diverged"
     if len(lanes) == 1:
       r["passes"], r["final_test_error"] = lanes[0]["passes"], lanes[0].get("final_test_error")

@@ -88,7 +88,7 @@ def final_stat(runs: list[Run], key: str) -> Optional[Stat]:
         continue
       if l.get("status") == "diverged":
         continue
-      target = done if l.get("status") == "done" else running
+      target = done if l.get("status") in ("done", "stalled") else running
       target.append((float(l["passes"][-1][key]), len(l["passes"]),
                      int(r.results.get("config", {}).get("epochs", 0))))
   chosen = done or running

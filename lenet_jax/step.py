@@ -191,7 +191,7 @@ def order(r: Recipe, state, epoch, n_train, steps, batch):
   return jax.random.permutation(key, n_train)[:steps * batch].reshape(steps, batch)
 
 
-def all_finite(params) -> jax.Array:
-  """Per lane of stacked params: are all of its parameters finite?"""
-  return jnp.stack([jnp.all(jnp.isfinite(v.reshape(v.shape[0], -1)), axis=1)
-                    for v in jax.tree_util.tree_leaves(params)]).all(axis=0)
+def largest_weight(params) -> jax.Array:
+  """Per lane of stacked params: the largest |parameter| (NaN if any is NaN)."""
+  return jnp.stack([jnp.max(jnp.abs(v.reshape(v.shape[0], -1)), axis=1)
+                    for v in jax.tree_util.tree_leaves(params)]).max(axis=0)

@@ -4,9 +4,10 @@
 `lenet_jax.train.train_and_evaluate` returns (and writes to results.json), and writes
 workdir/summary.json, summary.md, test_error_per_pass.png and final_errors.png.
 
-A lane counts as finished when its status is "done". Diverged lanes are left out of every mean,
-minimum, maximum and curve and counted in their own column; lanes still running are left out of
-the final-error statistics but their passes so far are in the per-pass curves. Lanes of one run
+A lane counts as finished when its status is "done" or "stalled" (stuck at chance). Diverged
+lanes are left out of every mean, minimum, maximum and curve and counted in their own column;
+lanes still running are left out of the final-error statistics but their passes so far are in
+the per-pass curves. Lanes of one run
 that differ in a varied field (their "overrides", e.g. learning_rate) are separate rows.
 """
 from __future__ import annotations
@@ -44,7 +45,8 @@ def _label(name: str, overrides: dict) -> str:
 
 
 def _row(name: str, results: dict, overrides: dict, lanes: list[dict], n_run_lanes: int) -> dict:
-  finished = [l for l in lanes if l.get("status") == "done" and "final_test_error" in l]
+  finished = [l for l in lanes if l.get("status") in ("done", "stalled")
+              and "final_test_error" in l]
   diverged = [l for l in lanes if l.get("status") == "diverged"]
   running = [l for l in lanes if l not in finished and l not in diverged]
   finals = [float(l["final_test_error"]) for l in finished]
@@ -95,6 +97,7 @@ def _row(name: str, results: dict, overrides: dict, lanes: list[dict], n_run_lan
       "running": len(running),
       "diverged": len(diverged),
       "diverged_seeds": [l.get("seed") for l in diverged],
+      "stalled": sum(l.get("status") == "stalled" for l in lanes),
       "test_errors": finals,
       "test_error_mean": float(np.mean(finals)) if finals else None,
       "test_error_std": _std(finals),
@@ -149,7 +152,8 @@ def markdown(rows: list[dict]) -> str:
         f"| {r['label']} | {r['change'] or '-'} | {finished} | {mean} "
         f"| {_fmt(r['test_error_min'])} | {_fmt(r['test_error_max'])} "
         f"| {_fmt(r['paper_test_error'])} | {_fmt(r['train_error_mean'])} | {rates} "
-        f"| {_fmt(r['images_per_second'], 0)} | {r['diverged']} |")
+        f"| {_fmt(r['images_per_second'], 0)} | {r['diverged']}"
+        + (f" ({r['stalled']} stalled)" if r.get("stalled") else "") + " |")
   lines += [
       "",
       "Test error after the last pass, over the seeds that finished; std is the sample standard "

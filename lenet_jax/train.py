@@ -2,6 +2,7 @@
 launch.py. The step functions are lenet_jax.step's, compiled over lanes by lenet_jax.lanes."""
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -20,7 +21,16 @@ from lenet_jax.multihost import host, log
 
 
 class DivergenceError(RuntimeError):
-  """The loss or the parameters became non-finite."""
+  """Every model diverged: non-finite loss or parameters, or weights growing without bound."""
+
+
+# Weights past this have run away: the paper's trained weights are O(1), and the scaled tanh
+# keeps the loss finite however large they grow.
+RUNAWAY_WEIGHT = 1e4
+# Training error (%) at or above this, on the fly and after a pass of at least STALL_IMAGES:
+# stuck at chance (90%). LeNet-5 that trains leaves chance within its first few thousand images.
+STALLED_ERROR = 85.0
+STALL_IMAGES = 5_000
 
 
 class Interrupted(RuntimeError):
@@ -73,10 +83,32 @@ class _Pass:
   def checkpoint(self, state, global_step):
     self.run["total_seconds"] = self.clock()
     workdir_lib.save(self.manager, global_step, state, {"run": self.run, "results": self.results})
+    files.CREATED.clear()   # the workdir now holds a run to resume: an interruption keeps it
 
   def write_results(self):
     if multihost.is_primary():
-      files.write_json(os.path.join(self.workdir, "results.json"), self.results)
+      workdir_lib.write_results(self.workdir, self.results)
+
+  def diverged(self, k: int, epoch: int, step: int, cause: str) -> None:
+    lane = self.results["lanes"][k]
+    lane.update(status="diverged", diverged_at={"pass": epoch + 1, "step": step, "cause": cause})
+    lane.pop("final_test_error", None)   # of an earlier pass: not this lane's result
+    if self.n_lanes > 1:
+      log(f"lane {k} (seed {self.lanes[k]['seed']}) diverged in pass {epoch + 1} ({cause}); "
+          "the other lanes go on", file=sys.stderr)
+
+  def all_diverged(self, epoch: int) -> DivergenceError:
+    """results.json marked diverged, and the error that ends the run."""
+    self.results["status"] = "diverged"
+    self.results.pop("final_test_error", None)
+    self.write_results()
+    causes = sorted({l["diverged_at"]["cause"] for l in self.results["lanes"]
+                     if "diverged_at" in l})
+    what = "the model" if self.n_lanes == 1 else "every lane"
+    kept = (f"the last good checkpoint is kept in {self.workdir}/checkpoints"
+            if self.manager.latest_step() is not None else "no checkpoint was written")
+    return DivergenceError(f"{what} diverged in pass {epoch + 1} ({'; '.join(causes)}); {kept}; "
+                           "lower the learning rate (or raise sdlm_mu) and rerun with --overwrite")
 
 
 def _refresh_and_record(p: _Pass, state, epoch, records):
@@ -125,18 +157,9 @@ def _train_pass(p: _Pass, state, epoch, signals, t0):
     loss_sum, errors = loss_sum + host(seg_loss), errors + host(seg_errors)
     for k in np.flatnonzero(alive & ~np.isfinite(loss_sum)):
       alive[k] = False
-      p.results["lanes"][k].update(status="diverged", diverged_at={"pass": epoch + 1, "step": stop})
-      if n_lanes > 1:
-        log(f"lane {k} (seed {p.lanes[k]['seed']}) diverged in pass {epoch + 1} by step "
-            f"{stop}; the other lanes go on", file=sys.stderr)
+      p.diverged(k, epoch, stop, f"the loss became non-finite by step {stop}")
     if not alive.any():
-      p.results["status"] = "diverged"
-      p.write_results()
-      what = "the loss" if n_lanes == 1 else "every lane's loss"
-      raise DivergenceError(
-          f"{what} became non-finite in pass {epoch + 1} by step {stop}; the last good "
-          f"checkpoint is kept in {p.workdir}/checkpoints; lower the learning rate (or raise "
-          "sdlm_mu) and rerun with --overwrite")
+      raise p.all_diverged(epoch)
     run.update(step=stop, loss_sum=loss_sum.tolist(), errors=errors.tolist(), alive=alive.tolist())
     if bar is not None:
       bar.update((stop - start) * config.batch_size * n_lanes)
@@ -168,7 +191,7 @@ def _evaluate_pass(p: _Pass, state, epoch, train_seconds):
   t_eval = time.perf_counter()
   evals = {k: p.programs.evaluate(state["params"], x, y, state["map_j"])
            for k, (x, y) in p.splits.items()}
-  finite = host(p.programs.finite(state["params"]))
+  largest = host(p.programs.largest_weight(state["params"]))
   alive = np.asarray(run["alive"], bool)
   images = p.steps_per_pass * p.config.batch_size
   for k in np.flatnonzero(alive):
@@ -181,13 +204,25 @@ def _evaluate_pass(p: _Pass, state, epoch, train_seconds):
     if "val" in evals:
       r.update(val_error=evals["val"][k]["error"], val_loss=evals["val"][k]["loss"])
     lane = p.results["lanes"][k]
-    if not finite[k]:
+    if not np.isfinite(largest[k]) or largest[k] > RUNAWAY_WEIGHT:
       alive[k] = False
-      lane.update(status="diverged", diverged_at={"pass": epoch + 1, "step": images})
+      p.diverged(k, epoch, p.steps_per_pass, "parameters became non-finite"
+                 if not np.isfinite(largest[k]) else
+                 f"the weights grew without bound, largest |w| {largest[k]:.3g}")
       continue
     lane["passes"].append(r)
     lane["final_test_error"] = te["error"]
-    lane["status"] = "running" if epoch + 1 < p.config.epochs else "done"
+    stalled = (images >= STALL_IMAGES
+               and min(r["train_error_online"], r["train_error"]) >= STALLED_ERROR)
+    if stalled and "stalled_at" not in lane:
+      lane["stalled_at"] = {"pass": epoch + 1, "cause": (
+          f"training error at chance ({r['train_error']:.1f}%) for the whole pass: the units "
+          "saturated; a larger sdlm_mu or a smaller learning rate may train")}
+      if p.n_lanes > 1:
+        log(f"lane {k} (seed {p.lanes[k]['seed']}) stalled in pass {epoch + 1}: training error "
+            f"at chance; it goes on", file=sys.stderr)
+    final = "stalled" if stalled else "done"
+    lane["status"] = "running" if epoch + 1 < p.config.epochs else final
   eval_seconds = time.perf_counter() - t_eval
   for k in np.flatnonzero(alive):
     records[k]["eval_seconds"] = eval_seconds
@@ -241,9 +276,11 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
   mesh = lanes_lib.lane_mesh(len(trained))
   programs = lanes_lib.Programs(step.make_recipe(config, steps_per_pass), mesh,
                                 config.lane_group)
+  _check_memory(len(trained), describe(programs.recipe.model)[-1]["params"], config)
   # Everything above validates the config and the data; only now is anything written.
-  resume_step = workdir_lib.prepare(workdir, config, overwrite)
+  lock, resumable = workdir_lib.prepare(workdir, config, overwrite)
   multihost.barrier("workdir prepared")
+  log_file = _log_to(workdir)
 
   splits = _on_devices(ds, mesh)
   state = programs.init_lanes(trained)
@@ -258,13 +295,16 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
          "records": None, "total_seconds": 0.0}
   manager = workdir_lib.checkpoint_manager(workdir, config.checkpoint_keep)
   try:
-    if resume_step is not None:
-      state, meta = workdir_lib.restore(manager, resume_step, state)
+    if resumable:
+      state, meta = workdir_lib.restore_latest(manager, state)
       run, results = meta["run"], meta["results"]
       workdir_lib.check_same_config(results.get("config", {}), config, workdir)
-      results.setdefault("resumed", []).append({"pass": run["epoch"] + 1, "step": run["step"]})
       if results["status"] == "done":
+        # Finished: results.json may be missing or stale (a write that failed); restore it.
+        if multihost.is_primary():
+          workdir_lib.write_results(workdir, results)
         return results
+      results.setdefault("resumed", []).append({"pass": run["epoch"] + 1, "step": run["step"]})
       log(f"resuming from the checkpoint at pass {run['epoch'] + 1}, step {run['step']} of "
           f"{steps_per_pass}", file=sys.stderr)
     start, seconds_before = time.perf_counter(), run["total_seconds"]
@@ -284,12 +324,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
         _evaluate_pass(p, state, epoch, train_seconds)
         results_lib.end_pass(results, p.clock())
         if not any(run["alive"]):
-          results["status"] = "diverged"
-          p.write_results()
-          raise DivergenceError(
-              f"parameters became non-finite in pass {epoch + 1}; the last good checkpoint is "
-              f"kept in {workdir}/checkpoints; lower the learning rate (or raise sdlm_mu) and "
-              "rerun with --overwrite")
+          raise p.all_diverged(epoch)
         results["status"] = "running" if epoch + 1 < config.epochs else "done"
         run.update(epoch=epoch + 1, step=0, records=None)
         p.checkpoint(state, (epoch + 1) * steps_per_pass)
@@ -300,4 +335,37 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
                             "checkpoint written; rerun the same command to resume")
   finally:
     manager.close()
+    logging.getLogger().removeHandler(log_file)
+    log_file.close()
+    if lock is not None:
+      lock.release()
   return results
+
+
+def _log_to(workdir: str) -> logging.Handler:
+  """Everything logged (orbax, JAX, absl) goes to workdir/log.txt: the terminal shows
+  lenet_jax's own lines, the details are there."""
+  handler = logging.FileHandler(os.path.join(workdir, "log.txt"))
+  handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+  logging.getLogger().addHandler(handler)
+  return handler
+
+
+def _check_memory(n_lanes: int, n_params: int, config) -> None:
+  """ConfigError before anything is written if the lanes cannot fit in this host's free
+  memory (CPU only; an accelerator reports its own out-of-memory). Per lane: the parameters,
+  SDLM's h or Adam's moments, gradients and updates, about 8 copies, plus activations."""
+  if jax.default_backend() != "cpu":
+    return
+  try:
+    with open("/proc/meminfo") as f:
+      free = next(int(l.split()[1]) * 1024 for l in f if l.startswith("MemAvailable:"))
+  except (OSError, StopIteration, ValueError):
+    return
+  per_lane = 4 * (8 * n_params + 200_000 * config.batch_size)
+  if n_lanes * per_lane > free:
+    fits = max(1, free // per_lane)
+    raise config_lib.ConfigError(
+        f"seeds: {n_lanes} models trained together need about {n_lanes * per_lane / 2**30:.1f} "
+        f"GiB, more than the {free / 2**30:.1f} GiB free here; train at most about {fits} at once "
+        "(fewer --seeds or --vary values)")

@@ -1,24 +1,34 @@
 """A run's folder: whether it may be used, and its orbax checkpoints (exact resume)."""
 from __future__ import annotations
 
+import datetime
+import errno
+import hashlib
 import json
 import os
+import platform
 import shutil
+import sys
 import tempfile
 
+import filelock
+import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 from lenet_jax import config as config_lib
 from lenet_jax import files
-from lenet_jax.multihost import is_primary
+from lenet_jax.multihost import host, is_primary, log
 
 
 class WorkdirError(ValueError):
-  """The workdir cannot be used: not writable, another config's results, a corrupt checkpoint."""
+  """The workdir cannot be used: not writable, in use, another config's results, no readable
+  checkpoint, or no space left."""
 
 
 # Config fields that do not change what a run computes, so a workdir may be resumed with others.
-RESUMABLE_DIFFERENCES = ("mnist_dir", "eval_batch_size", "lane_group")
+RESUMABLE_DIFFERENCES = ("mnist_dir", "eval_batch_size", "lane_group", "expect_stall")
+LOCK, OWNER = ".lock", ".lock.owner"
 
 
 def config_mismatch(saved: dict, config) -> list[str]:
@@ -50,11 +60,36 @@ def read_results(path: str) -> dict:
     raise WorkdirError(str(e)) from None
 
 
+def _lock(workdir: str) -> filelock.FileLock:
+  """This process's hold on workdir; WorkdirError naming the run that holds it already. The
+  operating system releases it when the process ends, however it ends."""
+  lock = filelock.FileLock(os.path.join(workdir, LOCK))
+  owner = os.path.join(workdir, OWNER)
+  try:
+    lock.acquire(timeout=0)
+  except filelock.Timeout:
+    try:
+      with open(owner) as f:
+        who = json.load(f)
+      first = (f"pid {who['pid']} on {who['host']}, started {who['started']}: "
+               f"{who['command']}")
+    except (OSError, ValueError, KeyError, TypeError):
+      first = "another process"
+    raise WorkdirError(f"workdir {workdir!r} is in use by another run ({first}); wait for it to "
+                       "finish, or use another --workdir") from None
+  files.write_json(owner, {"pid": os.getpid(), "host": platform.node(),
+                           "started": datetime.datetime.now().isoformat(timespec="seconds"),
+                           "command": " ".join(sys.argv)})
+  return lock
+
+
 def prepare(workdir: str, config, overwrite: bool):
-  """Creates workdir, or checks that the results already in it are this config's. Returns the
-  latest checkpoint step there (None: start from scratch)."""
+  """Creates workdir and takes its lock, or checks that the results already in it are this
+  config's (everything else has been checked before: this is the first write). Returns (lock,
+  whether checkpoints exist to resume from); the caller releases the lock."""
   results_path = os.path.join(workdir, "results.json")
   ckpt_dir = os.path.join(workdir, "checkpoints")
+  new = not os.path.exists(workdir)
   try:
     os.makedirs(workdir, exist_ok=True)
     fd, probe = tempfile.mkstemp(dir=workdir, prefix=".tmp-probe")
@@ -63,21 +98,52 @@ def prepare(workdir: str, config, overwrite: bool):
   except OSError as e:
     raise WorkdirError(f"workdir {workdir!r} is not writable ({e.strerror}); choose another "
                        "--workdir") from None
-  if overwrite:
-    if not is_primary():
-      return None
-    for path in (results_path, ckpt_dir):
-      if os.path.isdir(path):
-        shutil.rmtree(path)
-      elif os.path.exists(path):
-        os.unlink(path)
-    return None
-  if os.path.exists(results_path):
-    check_same_config(read_results(results_path)["config"], config, workdir)
-  if not os.path.isdir(ckpt_dir):
-    return None
-  steps = sorted(int(d) for d in os.listdir(ckpt_dir) if d.isdigit())
-  return steps[-1] if steps else None
+  if new:
+    files.CREATED.append(workdir)   # removed again if the run is stopped before it trains
+  lock = _lock(workdir) if is_primary() else None
+  try:
+    if overwrite:
+      if is_primary():
+        for path in (results_path, ckpt_dir):
+          if os.path.isdir(path):
+            shutil.rmtree(path)
+          elif os.path.exists(path):
+            os.unlink(path)
+      return lock, False
+    if os.path.exists(results_path):
+      check_same_config(read_results(results_path)["config"], config, workdir)
+    return lock, os.path.isdir(ckpt_dir) and any(d.isdigit() for d in os.listdir(ckpt_dir))
+  except BaseException:
+    if lock is not None:
+      lock.release()
+    raise
+
+
+def no_space(e: BaseException) -> bool:
+  """Whether e, or what caused it, is the device running out of space."""
+  while e is not None:
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+      return True
+    if "No space left on device" in str(e):
+      return True
+    e = e.__cause__ or e.__context__
+  return False
+
+
+def disk_full(path: str, needed: int) -> WorkdirError:
+  return WorkdirError(f"no space left on the device holding {path} (about {needed / 2**20:.1f} "
+                      "MiB needed); free some space and rerun the same command to resume")
+
+
+def write_results(workdir: str, results: dict) -> None:
+  """workdir/results.json, atomically; a full disk is one WorkdirError saying so."""
+  path = os.path.join(workdir, "results.json")
+  try:
+    files.write_json(path, results)
+  except OSError as e:
+    if no_space(e):
+      raise disk_full(path, len(json.dumps(results, indent=2))) from None
+    raise
 
 
 def checkpoint_manager(workdir: str, keep: int):
@@ -88,18 +154,45 @@ def checkpoint_manager(workdir: str, keep: int):
                                options=options)
 
 
+def checksum(state, meta: dict) -> str:
+  """SHA-256 of the state's bytes and of the metadata, so that a restore can tell a damaged
+  checkpoint from a good one (orbax verifies neither)."""
+  h = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+  for v in jax.tree_util.tree_leaves(state):
+    h.update(np.ascontiguousarray(host(v)).tobytes())
+  return h.hexdigest()
+
+
 def save(manager, step: int, state, meta: dict) -> None:
-  manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                             meta=ocp.args.JsonSave(meta)), force=True)
-
-
-def restore(manager, step: int, template):
-  """(state, meta) of the checkpoint at `step`, `template` giving the state's structure."""
+  meta = dict(meta, checksum=checksum(state, meta))
   try:
-    got = manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(template), meta=ocp.args.JsonRestore()))
-  except Exception as e:   # orbax raises many types for damaged files; all mean the same here
-    raise WorkdirError(f"checkpoint {os.path.join(manager.directory, str(step))} is unreadable "
-                       f"({type(e).__name__}: {str(e)[:200]}); rerun with --overwrite to start "
-                       "over") from None
-  return got["state"], got["meta"]
+    manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                               meta=ocp.args.JsonSave(meta)), force=True)
+  except Exception as e:   # orbax wraps the OSError
+    if no_space(e):
+      needed = sum(v.nbytes for v in jax.tree_util.tree_leaves(state))
+      raise disk_full(str(manager.directory), needed) from None
+    raise
+
+
+def restore_latest(manager, template):
+  """(state, meta) of the newest checkpoint that reads back with its checksum, `template`
+  giving the state's structure; one warning line for each damaged one passed over."""
+  steps = sorted(manager.all_steps(), reverse=True)
+  for step in steps:
+    where = os.path.join(str(manager.directory), str(step))
+    try:
+      got = manager.restore(step, args=ocp.args.Composite(
+          state=ocp.args.StandardRestore(template), meta=ocp.args.JsonRestore()))
+      meta = dict(got["meta"])
+      saved = meta.pop("checksum", None)
+      if saved is not None and saved != checksum(got["state"], meta):
+        raise ValueError("its checksum does not match its contents")
+    except Exception as e:   # orbax raises many types for damaged files; all mean the same here
+      reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+      log(f"warning: checkpoint {where} is damaged ({reason}); trying the one before it",
+          file=sys.stderr)
+      continue
+    return got["state"], meta
+  raise WorkdirError(f"no readable checkpoint in {manager.directory}; rerun with --overwrite to "
+                     "start over")

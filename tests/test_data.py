@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import functools
 import gzip
+import os
+import socket
 import struct
+import subprocess
+import sys
 import tempfile
+import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +20,7 @@ from hypothesis import given, settings, strategies as st
 from lenet_jax import data
 from lenet_jax.data import MnistError
 
-from conftest import MNIST_DIR, require_mnist
+from conftest import MNIST_DIR, ROOT, require_mnist
 
 # Published MNIST facts (LeCun's page / torchvision), not derived from this code.
 TRAIN_FIRST_LABELS = [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
@@ -641,3 +647,114 @@ def test_load_tfds_failure_is_mnist_error(tfds, monkeypatch):
   message = str(info.value)
   for word in ["tfds", "no internet", "--mnist_dir", data.ENV_VAR]:
     assert word in message
+
+
+# --- bounded reads: the header says how many bytes follow (issue 18, point 5) ------------------
+
+BOMB_BYTES = 256 << 20   # what the bombs below expand to
+READ_LIMIT = 32 << 20    # the most a read of them may hold at once
+
+
+def gzip_bomb(head: bytes, zeros: int = BOMB_BYTES) -> bytes:
+  """A valid gzip stream of `head` followed by `zeros` zero bytes, ~1,000 times smaller than
+  that: one 16 MiB member of zeros, repeated (gzip allows several members)."""
+  piece = 16 << 20
+  member = gzip.compress(bytes(piece), compresslevel=9)
+  return gzip.compress(head) + member * (zeros // piece)
+
+
+def peak_bytes(fn):
+  """(fn's exception or result, the most memory Python held at once while it ran)."""
+  tracemalloc.start()
+  try:
+    try:
+      outcome = fn()
+    except Exception as e:  # pylint: disable=broad-except
+      outcome = e
+    return outcome, tracemalloc.get_traced_memory()[1]
+  finally:
+    tracemalloc.stop()
+
+
+@pytest.mark.parametrize("kind, array", [("labels", small_labels(10)),
+                                         ("images", small_images(10))])
+def test_gzip_bomb_is_refused_without_expanding_it(tmp_path, kind, array):
+  path = write(tmp_path / "bomb-idx.gz", gzip_bomb(idx_bytes(kind, array)))
+  assert path.stat().st_size < BOMB_BYTES // 500
+  error, peak = peak_bytes(lambda: data.read_idx(path, kind))
+  assert isinstance(error, MnistError), error
+  message = str(error)
+  for word in ["bomb-idx.gz", "header says 10", "trailing", "--mnist_dir"]:
+    assert word in message, (word, message)
+  assert peak < READ_LIMIT, f"held {peak >> 20} MiB at once reading a {BOMB_BYTES >> 20} MiB bomb"
+
+
+def test_oversized_raw_file_is_refused_without_reading_it(tmp_path):
+  path = tmp_path / "huge-idx"
+  path.write_bytes(idx_bytes("labels", small_labels(10)))
+  os.truncate(path, BOMB_BYTES)   # sparse: costs no disk
+  error, peak = peak_bytes(lambda: data.read_idx(path, "labels"))
+  assert isinstance(error, MnistError), error
+  message = str(error)
+  for word in ["huge-idx", "10 payload bytes", str(BOMB_BYTES - 8), "trailing", "--mnist_dir"]:
+    assert word in message, (word, message)
+  assert peak < READ_LIMIT, f"held {peak >> 20} MiB at once for a {BOMB_BYTES >> 20} MiB file"
+
+
+def test_real_files_read_in_pieces_hold_little_more_than_the_payload(real):
+  # 47,040,000 payload bytes: the bounded reader holds the pieces and their join, then the array.
+  path = MNIST_DIR / "train-images-idx3-ubyte.gz"
+  images, peak = peak_bytes(lambda: data.read_idx(path, "images"))
+  np.testing.assert_array_equal(images, real["train"][0])
+  assert peak < 4 * images.nbytes
+
+
+# --- no network: fail within seconds, naming --mnist_dir (issue 18, point 11) -----------------
+
+
+def offline_env(tmp_path):
+  """The environment of a machine without network: every HTTP(S) request goes to a proxy on a
+  closed local port (refused at once), whether or not this machine has a network; tfds's data
+  dir is empty; no LENET_MNIST_DIR."""
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+  env = {k: v for k, v in os.environ.items()
+         if k.lower() not in ("no_proxy", "http_proxy", "https_proxy", "all_proxy")
+         and k != data.ENV_VAR}
+  for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+    env[name] = closed
+  (tmp_path / "tfds").mkdir()
+  env["TFDS_DATA_DIR"] = str(tmp_path / "tfds")
+  return env
+
+
+def test_load_tfds_without_network_fails_within_seconds(tmp_path):
+  pytest.importorskip("tensorflow_datasets")
+  code = ("from lenet_jax import data\n"
+          "try:\n  data.load_mnist()\n"
+          "except data.MnistError as e:\n  print(e)\n  raise SystemExit(3)\n")
+  start = time.monotonic()
+  try:
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=offline_env(tmp_path),
+                       capture_output=True, text=True, timeout=90)
+  except subprocess.TimeoutExpired:
+    pytest.fail("load_mnist without a network was still retrying the download after 90 s")
+  seconds = time.monotonic() - start
+  assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+  assert seconds < 20, f"took {seconds:.0f} s to report that there is no network"
+  for word in ["--mnist_dir", data.ENV_VAR, "cannot be downloaded", "storage.googleapis.com"]:
+    assert word in r.stdout, (word, r.stdout)
+  assert "Traceback" not in r.stderr, r.stderr
+  assert not list((tmp_path / "tfds").iterdir()), "nothing is left in tfds's data dir"
+
+
+def test_prepared_tfds_mnist_needs_no_network(tfds, monkeypatch, tmp_path):
+  import requests
+  def no_network(*args, **kwargs):
+    raise AssertionError("MNIST is prepared: no request may be made")
+  monkeypatch.setattr(requests, "head", no_network)
+  monkeypatch.setattr(requests.Session, "request", no_network)
+  with tfds.testing.mock_data(num_examples=6):
+    splits = data.load_tfds(tmp_path / "tfds")
+  check_tfds_splits(splits, 6)

@@ -131,7 +131,7 @@ def test_corrupt_checkpoint_is_a_clear_error(mnist_dir, tmp_path):
     for f in files:
       with open(os.path.join(root, f), "wb") as fh:
         fh.write(b"\x00garbage")
-  with pytest.raises(workdir.WorkdirError, match=r"unreadable.*--overwrite"):
+  with pytest.raises(workdir.WorkdirError, match=r"no readable checkpoint.*--overwrite"):
     train.train_and_evaluate(small_config(mnist_dir), str(tmp_path), progress=False)
 
 

@@ -135,7 +135,7 @@ EXPECTED_CHANGES = {
     "c3_full": {"c3": "full"},
     "pool_avg": {"pooling": "avg"},
     "pool_max": {"pooling": "max"},
-    "act_logistic": {"activation": "logistic"},
+    "act_logistic": {"activation": "logistic", "expect_stall": True},
     "act_relu": {"activation": "relu"},
     "out_rbf_random": {"output": "rbf_random"},
     "out_linear": {"output": "linear", "loss": "cross_entropy"},
