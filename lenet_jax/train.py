@@ -14,7 +14,8 @@ from tqdm import tqdm
 
 from lenet_jax import config as config_lib
 from lenet_jax import data as data_lib
-from lenet_jax import files, lanes as lanes_lib, multihost, results as results_lib, sdlm, step
+from lenet_jax import files, lanes as lanes_lib, metrics, multihost, results as results_lib, sdlm
+from lenet_jax import step
 from lenet_jax import workdir as workdir_lib
 from lenet_jax.model import describe
 from lenet_jax.multihost import host, log
@@ -75,7 +76,7 @@ class _Pass:
   """What one pass's helpers share: the run's fixed parts and its host-side progress."""
 
   def __init__(self, config, lanes, programs, splits, steps_per_pass, chunk, manager, results,
-               run, workdir, progress, clock):
+               run, workdir, progress, clock, board):
     self.__dict__.update(locals())
     del self.__dict__["self"]
     self.n_lanes = len(lanes)
@@ -161,6 +162,8 @@ def _train_pass(p: _Pass, state, epoch, signals, t0):
     if not alive.any():
       raise p.all_diverged(epoch)
     run.update(step=stop, loss_sum=loss_sum.tolist(), errors=errors.tolist(), alive=alive.tolist())
+    p.board.running_loss(epoch * p.steps_per_pass + stop,
+                         {k: loss_sum[k] / stop for k in np.flatnonzero(alive)})
     if bar is not None:
       bar.update((stop - start) * config.batch_size * n_lanes)
       seen = stop * config.batch_size
@@ -211,6 +214,7 @@ def _evaluate_pass(p: _Pass, state, epoch, train_seconds):
                  f"the weights grew without bound, largest |w| {largest[k]:.3g}")
       continue
     lane["passes"].append(r)
+    p.board.end_of_pass((epoch + 1) * p.steps_per_pass, k, r)
     lane["final_test_error"] = te["error"]
     stalled = (images >= STALL_IMAGES
                and min(r["train_error_online"], r["train_error"]) >= STALLED_ERROR)
@@ -294,6 +298,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
          "alive": [True] * n_lanes + [False] * (len(trained) - n_lanes), "pass_seconds": 0.0,
          "records": None, "total_seconds": 0.0}
   manager = workdir_lib.checkpoint_manager(workdir, config.checkpoint_keep)
+  board = None
   try:
     if resumable:
       state, meta = workdir_lib.restore_latest(manager, state)
@@ -308,9 +313,10 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       log(f"resuming from the checkpoint at pass {run['epoch'] + 1}, step {run['step']} of "
           f"{steps_per_pass}", file=sys.stderr)
     start, seconds_before = time.perf_counter(), run["total_seconds"]
+    board = metrics.Writers(workdir, lanes, results["lanes"])
     p = _Pass(config, lanes, programs, splits, steps_per_pass,
               steps_per_call(config, steps_per_pass), manager, results, run, workdir, progress,
-              lambda: seconds_before + time.perf_counter() - start)
+              lambda: seconds_before + time.perf_counter() - start, board)
     with multihost.Signals() as signals:
       for epoch in range(run["epoch"], config.epochs):
         t0 = time.perf_counter()
@@ -335,6 +341,8 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
                             "checkpoint written; rerun the same command to resume")
   finally:
     manager.close()
+    if board is not None:
+      board.close()
     logging.getLogger().removeHandler(log_file)
     log_file.close()
     if lock is not None:
