@@ -132,6 +132,7 @@ CLI_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, words", list(CLI_CASES.values()), ids=list(CLI_CASES))
 def test_bad_flag(tmp_path, args, words):
   check_one_clear_error(*launch(tmp_path, *args), words)
@@ -153,6 +154,7 @@ DATA_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(DATA_CASES))
 def test_bad_data(tmp_path, bad_dirs, case):
   r, workdir = launch(tmp_path, mnist_dir=bad_dirs[case])

@@ -1,4 +1,5 @@
 """The XLA flags launch.py sets before JAX's backend starts (lenet_jax.devices)."""
+import pytest
 import os
 
 from lenet_jax import devices
@@ -34,6 +35,7 @@ def test_cpu_flags_turn_on_region_analysis_unless_set(monkeypatch):
   assert os.environ["XLA_FLAGS"] == "--xla_cpu_copy_insertion_use_region_analysis=false"
 
 
+@pytest.mark.slow
 def test_region_analysis_removes_the_weight_copies_from_the_training_loop():
   # Why cpu_flags sets it: without it XLA copies C5's 48,000 weights (and F6's) every step of
   # the batch-1 loop before updating them; with it the update is in place.

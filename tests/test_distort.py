@@ -1,4 +1,5 @@
 """Random affine distortions against hand-computed warps."""
+import pytest
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -29,6 +30,7 @@ def test_half_pixel_shift_is_the_mean_of_neighbours():
   np.testing.assert_allclose(out[:, 0, 0], 0.0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_random_affine_is_pure_jittable_and_stays_in_range():
   img = jnp.asarray(np.random.default_rng(1).uniform(-0.1, 1.175, size=(6, 32, 32, 1)),
                     jnp.float32)
@@ -44,6 +46,7 @@ def test_random_affine_is_pure_jittable_and_stays_in_range():
   assert np.abs(np.asarray(same[0]) - np.asarray(same[1])).max() > 0.1
 
 
+@pytest.mark.slow
 def test_zero_ranges_give_the_identity():
   img = jnp.asarray(np.random.default_rng(2).normal(size=(3, 10, 10, 1)), jnp.float32)
   out = distort.distort_batch(jax.random.PRNGKey(3), img, max_shift=0.0, max_scale=0.0,
@@ -51,6 +54,7 @@ def test_zero_ranges_give_the_identity():
   np.testing.assert_allclose(np.asarray(out), np.asarray(img), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_training_with_distortions_runs_and_changes_the_run(mnist_dir, tmp_path):
   import experiments
   from lenet_jax import train

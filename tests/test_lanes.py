@@ -52,12 +52,14 @@ def alone():
       for lane in LANES])
 
 
+@pytest.mark.slow
 def test_vmapped_lanes_equal_separate_runs(alone):
   together = train_lanes(LANES)
   # Batched and unbatched matmuls sum in different orders: equal to float32 rounding.
   np.testing.assert_allclose(together, alone, rtol=0, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("group", [1, 2])
 def test_lane_groups_equal_separate_runs(alone, group):
   # Groups of `group` lanes vmapped, the groups one after another in the same call.
@@ -95,6 +97,7 @@ np.save(sys.argv[1], test_lanes.train_lanes(test_lanes.LANES, mesh))
 """
 
 
+@pytest.mark.slow
 def test_sharded_over_four_cpu_devices_gives_the_same_numbers(alone, tmp_path):
   out = tmp_path / "sharded.npy"
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
@@ -106,6 +109,7 @@ def test_sharded_over_four_cpu_devices_gives_the_same_numbers(alone, tmp_path):
   np.testing.assert_array_equal(np.load(out), alone)
 
 
+@pytest.mark.slow
 def test_seeds_and_vary_give_one_lane_each(mnist_dir, tmp_path):
   c = small_config(mnist_dir, seeds=2, vary=("map_j=0.1,1.0",))
   r = train.train_and_evaluate(c, str(tmp_path), progress=False)
@@ -124,6 +128,7 @@ def test_bad_vary_is_an_error_naming_the_fields(mnist_dir, tmp_path):
   assert not os.path.exists(tmp_path / "results.json")
 
 
+@pytest.mark.slow
 def test_a_diverged_lane_is_marked_and_the_others_go_on(mnist_dir, tmp_path):
   # ReLU and a linear output are unbounded: lane 1's huge rate overflows to inf, then NaN.
   c = small_config(mnist_dir, optimizer="sgd", learning_rate=1e-3, activation="relu",
@@ -135,6 +140,7 @@ def test_a_diverged_lane_is_marked_and_the_others_go_on(mnist_dir, tmp_path):
   assert bad["passes"] == []
 
 
+@pytest.mark.slow
 def test_a_diverged_single_run_stops_and_says_so(mnist_dir, tmp_path):
   c = small_config(mnist_dir, optimizer="sgd", learning_rate=1e30, activation="relu",
                    output="linear", loss="cross_entropy", epochs=2)
@@ -146,6 +152,7 @@ def test_a_diverged_single_run_stops_and_says_so(mnist_dir, tmp_path):
   assert "final_test_error" not in on_disk
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("eval_batch", [250, 0])   # 0: the default, 10 on CPU
 def test_evaluate_lanes_equals_evaluating_each_model(eval_batch):
   require_mnist()
@@ -182,6 +189,7 @@ print(json.dumps(r["lane_devices"]))
 """
 
 
+@pytest.mark.slow
 def test_lanes_that_do_not_divide_the_devices_are_padded(mnist_dir, tmp_path):
   # 3 seeds on 2 devices train as 2 + 2 (one thrown-away copy), not 3 on one device; the
   # results hold the 3 real lanes, each as trained without padding (to rounding: a lane's

@@ -31,6 +31,7 @@ def test_param_counts_prints_the_paper_numbers():
     assert number in r.stdout, number
 
 
+@pytest.mark.slow
 def test_receptive_field_and_conv_shapes():
   r = launch("--experiment=receptive_field")
   assert r.returncode == 0, r.stderr
@@ -64,6 +65,7 @@ def test_bad_flags_fail_with_one_clear_line(tmp_path, args, message):
   assert not (tmp_path / "w" / "results.json").exists()
 
 
+@pytest.mark.slow
 def test_training_from_the_command_line(mnist_dir, tmp_path):
   r = launch("--experiment=c3_partial", f"--mnist_dir={mnist_dir}", "--epochs=1",
              "--set=train_size=200", "--set=sdlm_samples=50", "--noprogress",
@@ -74,6 +76,7 @@ def test_training_from_the_command_line(mnist_dir, tmp_path):
   assert results["config"]["train_size"] == 200 and results["train_images"] == 200
 
 
+@pytest.mark.slow
 def test_tiny_sweep_writes_table_and_plots_and_skips_what_is_done(mnist_dir, tmp_path):
   args = ("--sweep=smoke", "--seeds=2", f"--mnist_dir={mnist_dir}", "--epochs=1",
           "--set=train_size=200", "--set=sdlm_samples=50", "--noprogress", f"--workdir={tmp_path}")
@@ -97,6 +100,7 @@ def test_tiny_sweep_writes_table_and_plots_and_skips_what_is_done(mnist_dir, tmp
   assert (tmp_path / "c3_full" / "results.json").stat().st_mtime_ns == before
 
 
+@pytest.mark.slow
 def test_signal_spread_shows_the_logistic_function_losing_the_input(mnist_dir):
   from experiments import signal_spread
   # Per-unit standard deviation over images, averaged over units: units (0, 2) and (2, 2).

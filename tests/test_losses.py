@@ -92,6 +92,7 @@ def test_map_loss_default_j():
     assert losses.DEFAULT_J > 0   # the paper: j > 0
 
 
+@pytest.mark.slow
 def test_map_loss_large_distances_are_stable():
     """y ~ 500: e^{-y} underflows in float32 (and e^{-500} ~ 7e-218 in float64); the loss must
     stay finite and correct."""
@@ -155,6 +156,7 @@ def test_mle_loss_matches_eq8():
         (3 + 17) / 2, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_cross_entropy_matches_numpy():
     rng = np.random.default_rng(6)
     z = (rng.normal(size=(6, 10)) * 5).astype(np.float32)

@@ -260,6 +260,7 @@ def test_c3_output_matches_loop_reference(paper_params):
     assert np.abs(ref3[:, :, 0] - got[0][:, :, 0]).max() > 1e-2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 20], ids=["im2col", "xla-conv"])
 def test_c3_compact_weight_gradient_matches_numpy(paper_params, batch):
     """d(sum g * C3(x))/dw for the 60 connected kernels: for connection (i -> o) and tap (a, b),
@@ -301,6 +302,7 @@ def test_c3_disconnected_inputs_do_not_reach_map(paper_params):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_forward_matches_numpy_reference(paper_params):
     m = LeNet5()
     x = _inputs(2, seed=3)
@@ -448,6 +450,7 @@ def test_fan_in_init_c3_per_map(paper_params):
         assert abs(p["C3"]["b"][o]) <= bound * (1 + 1e-6), o
 
 
+@pytest.mark.slow
 def test_flax_default_init():
     params = _np(_init(LeNet5(weight_init="flax_default"), seed=1))
     for name in ("C1", "C3", "C5", "F6"):
@@ -488,6 +491,7 @@ def test_combos_cover_every_option():
         assert {c[k] for c in COMBOS} == set(values)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("c3,pooling,activation,output,init", COMBOS)
 def test_option_combination_shapes_and_grads(c3, pooling, activation, output, init):
     m = LeNet5(c3=c3, pooling=pooling, activation=activation, output=output, weight_init=init)
@@ -588,6 +592,7 @@ def test_c3_full_differs_from_partial():
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer,lr", [("sdlm", 0.0), ("sgd", 0.01), ("adam", 0.001)])
 def test_disconnected_c3_weights_stay_zero_after_training(optimizer, lr):
     from lenet_jax.config import paper_config

@@ -30,6 +30,7 @@ def free_port():
     return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_processes_equal_one_process_on_as_many_devices(mnist_dir, tmp_path):
   args = ARGS + [f"--mnist_dir={mnist_dir}"]
   address = f"localhost:{free_port()}"

@@ -174,6 +174,7 @@ def _call_conv(x, w, b, stride, padding, conn, impl="xla"):
                       None if b is None else jnp.asarray(b), **kwargs)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(conv_cases(), st.sampled_from(["xla", "im2col"]))
 def test_conv2d_matches_loop_reference(case, impl):
@@ -207,6 +208,7 @@ def ref_conv2d_grads(x, w, b, stride, padding, connections, g):
     return gx[ph:ph + H, pw:pw + W], gw
 
 
+@pytest.mark.slow
 @FEW
 @given(conv_cases(), st.sampled_from(["xla", "im2col"]))
 def test_conv2d_gradients_match_loop_reference(case, impl):
@@ -227,6 +229,7 @@ def test_conv2d_gradients_match_loop_reference(case, impl):
 
 @pytest.mark.parametrize("shape", [(32, 6, 1, 6), (14, 5, 6, 16), (5, 5, 16, 120)],
                          ids=["C1", "C3", "C5"])
+@pytest.mark.slow
 def test_im2col_gradient_at_lenet_shapes_matches_loop_reference(shape):
     # im2col's gradient is written by hand (ops._im2col_conv); the model's three convolutions,
     # alone and vmapped over two models with their own weights (how lanes train).
@@ -249,6 +252,7 @@ def test_conv2d_unknown_impl_names_the_choices():
         ops.conv2d(jnp.zeros((5, 5, 1)), jnp.zeros((3, 3, 1, 1)), impl="fft")
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(conv_cases(with_connections=True))
 def test_conv2d_connections_match_skip_loop(case):
@@ -262,6 +266,7 @@ def test_conv2d_connections_match_skip_loop(case):
     assert_close_scaled(got, np.asarray(masked, np.float64), scale)
 
 
+@pytest.mark.slow
 @FEW
 @given(conv_cases(with_connections=False))
 def test_conv2d_bias_none_equals_zero_bias(case):
@@ -528,6 +533,7 @@ def pool_inputs(draw):
     return rng, f32(rng.normal(size=(H, W, C)))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(pool_inputs())
 def test_subsample_matches_loops(inp):
@@ -564,6 +570,7 @@ def test_avg_pool_matches_loops(inp):
     assert_close_scaled(got, ref, scale)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(pool_inputs())
 def test_max_pool_matches_loops(inp):

@@ -74,6 +74,7 @@ def built(tiny_run, sweep_dir, mnist_dir, tmp_path_factory):
   return path, open(path).read()
 
 
+@pytest.mark.slow
 def test_report_and_figures(built):
   path, text = built
   assert os.path.isfile(path) and os.path.basename(path) == "report.md"

@@ -63,6 +63,7 @@ def run_until_checkpoint(cmd, workdir, wanted, sig):
   return proc.returncode, out, err
 
 
+@pytest.mark.slow
 def test_sigterm_and_sigkill_then_resume_match_an_uninterrupted_run(mnist_dir, tmp_path):
   ref_dir, cut_dir = str(tmp_path / "ref"), str(tmp_path / "cut")
   subprocess.run(command(mnist_dir, ref_dir), cwd=ROOT, check=True, capture_output=True)
@@ -105,12 +106,14 @@ def _leaves(tree):
   return [np.asarray(v) for v in jax.tree_util.tree_leaves(tree)]
 
 
+@pytest.mark.slow
 def test_rerun_of_a_finished_run_returns_its_results(mnist_dir, tmp_path):
   first = train.train_and_evaluate(small_config(mnist_dir), str(tmp_path), progress=False)
   again = train.train_and_evaluate(small_config(mnist_dir), str(tmp_path), progress=False)
   assert untimed(again) == untimed(first)
 
 
+@pytest.mark.slow
 def test_workdir_of_another_config_is_refused_unless_overwrite(mnist_dir, tmp_path):
   train.train_and_evaluate(small_config(mnist_dir), str(tmp_path), progress=False)
   with pytest.raises(workdir.WorkdirError, match=r"differs in: map_j.*--overwrite"):
@@ -122,6 +125,7 @@ def test_workdir_of_another_config_is_refused_unless_overwrite(mnist_dir, tmp_pa
   assert on_disk["config"]["map_j"] == 1.0
 
 
+@pytest.mark.slow
 def test_corrupt_checkpoint_is_a_clear_error(mnist_dir, tmp_path):
   train.train_and_evaluate(small_config(mnist_dir), str(tmp_path), progress=False)
   os.unlink(tmp_path / "results.json")

@@ -214,6 +214,7 @@ def _linear_setup(n, seed):
     return stage, params, x, t
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [1, 6])
 def test_linear_layer_squared_error_exact(n):
     stage, params, x, t = _linear_setup(n, seed=n)
@@ -306,6 +307,7 @@ def test_dense_network_matches_numpy_recursion(head_kind):
         assert (curv < 0).any() and (curv > 0).any()
 
 
+@pytest.mark.slow
 def test_dense_network_fprime_matters_and_last_layer_is_exact():
     """Dropping the activations (f' = 1) changes the first layer's estimate; for the linear
     network the last layer's estimate is the exact Hessian diagonal."""

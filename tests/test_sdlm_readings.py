@@ -131,6 +131,7 @@ def _rbf_map(z, labels):
                     + jnp.log(jnp.exp(-1.0) + jnp.sum(jnp.exp(-y), axis=-1)))
 
 
+@pytest.mark.slow
 def test_constant_output_curvature_is_the_squared_distance_s():
     params = {"F": {"w": np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]], np.float32),
                     "b": np.zeros(3, np.float32)}}
@@ -177,6 +178,7 @@ def test_curvature_summary_by_hand():
     assert paper.FIRST_PASS_RATES == (7e-5, 0.016)
 
 
+@pytest.mark.slow
 def test_results_record_sdlm_per_pass_and_lane(mnist_dir, tmp_path):
     from conftest import small_config
     from lenet_jax import train

@@ -41,6 +41,7 @@ def test_bad_lane_sets_are_errors(mnist_dir):
     config_lib.validate(small_config(mnist_dir, lane_sets=(0.1,)))
 
 
+@pytest.mark.slow
 def test_grouped_sweep_equals_each_experiment_alone(mnist_dir, tmp_path):
   # (Which experiments group is test_plan_groups_only_experiments_differing_in_lane_fields's job.)
   configs = {"a": small_config(mnist_dir, seeds=2),

@@ -12,6 +12,7 @@ from lenet_jax import step, train
 from conftest import small_config
 
 
+@pytest.mark.slow
 def test_short_run_learns(mnist_dir, tmp_path):
   # 3,000 real images, 2 passes of the paper's recipe: far below the 90% error of chance.
   c = small_config(mnist_dir, train_size=3000, epochs=2, sdlm_samples=500)
@@ -41,6 +42,7 @@ def test_results_json(mnist_dir, tmp_path):
   assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers(mnist_dir, tmp_path):
   a = train.train_and_evaluate(small_config(mnist_dir), str(tmp_path / "a"), progress=False)
   b = train.train_and_evaluate(small_config(mnist_dir), str(tmp_path / "b"), progress=False)
@@ -51,6 +53,7 @@ def test_same_seed_same_numbers(mnist_dir, tmp_path):
   assert a["passes"][0]["test_loss"] != c["passes"][0]["test_loss"]
 
 
+@pytest.mark.slow
 def test_minibatches_and_other_optimizers(mnist_dir, tmp_path):
   for i, overrides in enumerate([
       dict(batch_size=32),
@@ -62,6 +65,7 @@ def test_minibatches_and_other_optimizers(mnist_dir, tmp_path):
     assert np.isfinite(r["passes"][0]["train_loss"])
 
 
+@pytest.mark.slow
 def test_chunked_steps_equal_single_steps(mnist_dir):
   # One pass split into jitted calls of several scanned steps gives the same parameters as
   # calling the jitted single step once per batch.
@@ -94,6 +98,7 @@ def test_bad_config(mnist_dir, tmp_path, field, value, message):
   assert not (tmp_path / "results.json").exists()
 
 
+@pytest.mark.slow
 def test_divergence_is_reported(mnist_dir, tmp_path):
   # ReLU and a linear output are unbounded: a huge step overflows to inf, then NaN.
   c = small_config(mnist_dir, optimizer="sgd", learning_rate=1e30, activation="relu",
@@ -116,6 +121,7 @@ def test_overrides():
     config_lib.apply_overrides(c, ["epochs"])
 
 
+@pytest.mark.slow
 def test_paper_sdlm_settings_diverge_here(mnist_dir, tmp_path):
   # The evidence behind the config's two DEVIATION fields: with the paper's mu = 0.02 and h held
   # fixed from initialisation, a pass over 3,000 images leaves the network at chance.
