@@ -43,8 +43,9 @@ class Stage(NamedTuple):
 
 
 def _conv(x, w, b):
-  impl = "im2col" if x.shape[0] < devices.IM2COL_MAX_BATCH else "xla"
-  return ops.batched(ops.conv2d, impl=impl)(x, w, b)
+  # im2col is a CPU heuristic for small batches; accelerators run XLA's convolution.
+  small = x.shape[0] < devices.IM2COL_MAX_BATCH and jax.default_backend() == "cpu"
+  return ops.batched(ops.conv2d, impl="im2col" if small else "xla")(x, w, b)
 
 
 def _conv_stage(name, k, cin, cout, size, act, table=None):
