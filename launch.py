@@ -6,11 +6,13 @@
 """
 from __future__ import annotations
 
+import logging as std_logging
 import os
 import shutil
 import signal
 import statistics
 import sys
+import threading
 
 from lenet_jax import files
 
@@ -29,6 +31,12 @@ def _stop_early(signum, frame):
 
 signal.signal(signal.SIGINT, _stop_early)
 signal.signal(signal.SIGTERM, _stop_early)
+# Errors in library threads (tensorstore's callbacks into orbax's event loop after a failed
+# read) go to the log (the workdir's log.txt), not between lenet_jax's own lines.
+threading.excepthook = lambda a: std_logging.getLogger("threads").error(
+    "in thread %s", a.thread, exc_info=(a.exc_type, a.exc_value, a.exc_traceback))
+sys.unraisablehook = lambda u: std_logging.getLogger("unraisable").error(
+    "%s: %r", u.err_msg or "unraisable", u.exc_value)
 
 from absl import app, flags, logging  # noqa: E402 (after the handler, which must come first)
 
@@ -64,9 +72,17 @@ flags.DEFINE_bool("deterministic", False, "Ask XLA for deterministic reductions 
                   "(--xla_gpu_deterministic_ops; slower). CPU runs are deterministic anyway.")
 
 
+def _exit(code: int) -> None:
+  """Ends the process now: tensorstore callbacks still queued on orbax's closed event loop
+  would print tracebacks during the interpreter's teardown."""
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(code)
+
+
 def _fail(message: str) -> None:
   print(f"error: {message}", file=sys.stderr)
-  sys.exit(2)
+  _exit(2)
 
 
 def build_config(module, argv_overrides):
@@ -151,7 +167,7 @@ def _train(config, workdir):
                                     overwrite=FLAGS.overwrite)
   except train.Interrupted as e:
     print(f"error: {e}", file=sys.stderr)
-    sys.exit(130)
+    _exit(130)
   except ValueError as e:   # MnistError, ConfigError, WorkdirError
     _fail(str(e))
 
@@ -178,6 +194,7 @@ def run_sweep(name: str) -> None:
   with open(os.path.join(root, "summary.md")) as f:
     print(f.read())
   print(f"summary: {os.path.join(root, 'summary.md')} (and summary.json, *.png)")
+  _exit(0)
 
 
 def main(argv):
@@ -188,7 +205,7 @@ def main(argv):
     # is logged goes to the workdir's log.txt; the terminal shows lenet_jax's own lines (orbax
     # and asyncio would bury a one-line error under their tracebacks).
     logging.set_verbosity(logging.WARNING)
-    logging.get_absl_handler().setLevel(logging.FATAL)
+    logging.get_absl_handler().setLevel(std_logging.CRITICAL)   # Python's levels, not absl's
   if FLAGS.sweep:
     if FLAGS.experiment:
       _fail("give --experiment or --sweep, not both")
@@ -209,7 +226,7 @@ def main(argv):
       module.run(config, workdir)
     except ValueError as e:
       _fail(str(e))
-    return
+    _exit(0)
 
   _set_xla_flags([config])
   from lenet_jax import multihost, train   # after the XLA flags, as in _train
@@ -225,6 +242,7 @@ def main(argv):
   if len(results["lanes"]) == 1 and lane["status"] == "stalled" and not config.expect_stall:
     _fail(f"the model stalled from pass {lane['stalled_at']['pass']}: "
           f"{lane['stalled_at']['cause']} (recorded in results.json)")
+  _exit(0)
 
 
 def _parse_flags(argv):

@@ -155,6 +155,9 @@ def load_idx_dir(mnist_dir: str | os.PathLike) -> dict[str, tuple[np.ndarray, np
           f"{paths[image_name]} holds {len(images)} images but "
           f"{paths[label_name]} holds {len(labels)} labels, but they must "
           f"match; {_FIX}.")
+    if not len(images):
+      # Nothing to train on or to measure: refused here, before a run makes its workdir.
+      raise MnistError(f"{paths[image_name]} holds no images (its header says 0); {_FIX}.")
     splits[split] = (images, labels)
   return splits
 
@@ -306,6 +309,9 @@ def load_mnist(mnist_dir: str | os.PathLike | None = None, *, train_size: int = 
   if mnist_dir is None:
     mnist_dir = os.environ.get(ENV_VAR) or None
   splits = load_tfds() if mnist_dir is None else load_idx_dir(mnist_dir)
+  for split, (split_images, _) in splits.items():
+    if not len(split_images):
+      raise MnistError(f"the MNIST {split} split holds no images; {_FIX}.")
   images, labels = splits["train"]
 
   if validation >= len(images):

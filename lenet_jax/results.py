@@ -23,6 +23,23 @@ def lanes(results: dict) -> list[dict]:
   return [lane]
 
 
+def shape_problem(results) -> str | None:
+  """What makes `results` not a results.json this code wrote (None: nothing): the fields that
+  resuming, the sweep and the report read, with their types."""
+  if not isinstance(results, dict):
+    return f"it holds a {type(results).__name__}, not an object"
+  for key, kind in (("config", dict), ("status", str), ("lanes", list)):
+    if not isinstance(results.get(key), kind):
+      return f"'{key}' is missing or not a{'n' if kind is dict else ''} {kind.__name__}"
+  for k, lane in enumerate(results["lanes"]):
+    if not isinstance(lane, dict) or not isinstance(lane.get("passes"), list):
+      return f"lane {k} is not an object with a 'passes' list"
+    for p in lane["passes"]:
+      if not isinstance(p, dict) or not isinstance(p.get("test_error"), (int, float)):
+        return f"lane {k} has a pass that is not an object with a numeric 'test_error'"
+  return None
+
+
 def lane_record(lane: dict, config) -> dict:
   """A lane's entry in results.json, before any pass: its seed and the lane fields in which it
   differs from `config`."""

@@ -60,7 +60,8 @@ def member_results(results: dict, group_config, names: list[str], configs: list,
     r = dict(results, experiment=name, config=json.loads(json.dumps(config.to_dict())),
              paper_test_error=paper.REPORTED_TEST_ERROR.get(name), lanes=lanes,
              trained_with={"experiments": names, "workdir": workdir})
-    if results["status"] == "done" and not any(l["status"] in ("done", "stalled") for l in lanes):
+    if results["status"] in ("done", "stalled") and not any(
+        l["status"] in ("done", "stalled") for l in lanes):
       r["status"] = "diverged"
     if len(lanes) == 1:
       r["passes"], r["final_test_error"] = lanes[0]["passes"], lanes[0].get("final_test_error")
@@ -75,7 +76,7 @@ def finished(workdir: str, config, overwrite: bool = False):
   if overwrite or not os.path.exists(path):
     return None
   results = read_results(path)
-  if results["status"] not in ("done", "diverged"):
+  if results["status"] not in ("done", "diverged", "stalled"):
     return None
   check_same_config(results["config"], config, workdir)
   return results

@@ -12,7 +12,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from lenet_jax import data, losses
-from lenet_jax.results import lanes
+from lenet_jax.results import lanes, shape_problem
 from lenet_jax.step import make_model
 
 
@@ -48,9 +48,12 @@ def read_run(path: str) -> Run:
       f"run directory {path!r} does not exist; train it first (python launch.py "
       f"--experiment=... --workdir={path}) or name another directory",
       "point the report at a directory holding a finished run's results.json")
-  if not isinstance(results, dict) or "config" not in results:
-    raise SourceError(f"{file} is not a training run's results.json (no 'config'); point the "
-                      "report at a run directory")
+  # Results written before lanes existed hold one model at the top level: read as one lane.
+  old = isinstance(results, dict) and "lanes" not in results
+  problem = shape_problem(dict(results, lanes=lanes(results), status="done") if old else results)
+  if problem:
+    raise SourceError(f"{file} is not a training run's results.json ({problem}); rerun that "
+                      "training, or point the report at another run directory")
   return Run(path, results)
 
 

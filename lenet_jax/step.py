@@ -191,7 +191,8 @@ def order(r: Recipe, state, epoch, n_train, steps, batch):
   return jax.random.permutation(key, n_train)[:steps * batch].reshape(steps, batch)
 
 
-def largest_weight(params) -> jax.Array:
-  """Per lane of stacked params: the largest |parameter| (NaN if any is NaN)."""
-  return jnp.stack([jnp.max(jnp.abs(v.reshape(v.shape[0], -1)), axis=1)
-                    for v in jax.tree_util.tree_leaves(params)]).max(axis=0)
+def largest_weight(params) -> dict:
+  """Per layer, per lane of stacked params: the largest |parameter| (NaN if any is NaN)."""
+  return {name: jnp.stack([jnp.max(jnp.abs(v.reshape(v.shape[0], -1)), axis=1)
+                           for v in jax.tree_util.tree_leaves(sub)]).max(axis=0)
+          for name, sub in params.items()}

@@ -25,9 +25,10 @@ class DivergenceError(RuntimeError):
   """Every model diverged: non-finite loss or parameters, or weights growing without bound."""
 
 
-# Weights past this have run away: the paper's trained weights are O(1), and the scaled tanh
-# keeps the loss finite however large they grow.
-RUNAWAY_WEIGHT = 1e4
+# A layer's weights have run away when its largest |w| passes both bounds: trained LeNet-5
+# weights stay within a few units and grow tens of times from initialisation, while the scaled
+# tanh keeps the loss finite however large they grow.
+RUNAWAY_WEIGHT, RUNAWAY_GROWTH = 10.0, 100.0
 # Training error (%) at or above this, on the fly and after a pass of at least STALL_IMAGES:
 # stuck at chance (90%). LeNet-5 that trains leaves chance within its first few thousand images.
 STALLED_ERROR = 85.0
@@ -194,7 +195,7 @@ def _evaluate_pass(p: _Pass, state, epoch, train_seconds):
   t_eval = time.perf_counter()
   evals = {k: p.programs.evaluate(state["params"], x, y, state["map_j"])
            for k, (x, y) in p.splits.items()}
-  largest = host(p.programs.largest_weight(state["params"]))
+  largest = {name: host(v) for name, v in p.programs.largest_weight(state["params"]).items()}
   alive = np.asarray(run["alive"], bool)
   images = p.steps_per_pass * p.config.batch_size
   for k in np.flatnonzero(alive):
@@ -207,11 +208,10 @@ def _evaluate_pass(p: _Pass, state, epoch, train_seconds):
     if "val" in evals:
       r.update(val_error=evals["val"][k]["error"], val_loss=evals["val"][k]["loss"])
     lane = p.results["lanes"][k]
-    if not np.isfinite(largest[k]) or largest[k] > RUNAWAY_WEIGHT:
+    cause = _blown_up(largest, p.run.get("init_largest", {}), k)   # {}: an older checkpoint
+    if cause:
       alive[k] = False
-      p.diverged(k, epoch, p.steps_per_pass, "parameters became non-finite"
-                 if not np.isfinite(largest[k]) else
-                 f"the weights grew without bound, largest |w| {largest[k]:.3g}")
+      p.diverged(k, epoch, p.steps_per_pass, cause)
       continue
     lane["passes"].append(r)
     p.board.end_of_pass((epoch + 1) * p.steps_per_pass, k, r)
@@ -233,6 +233,24 @@ def _evaluate_pass(p: _Pass, state, epoch, train_seconds):
   run["alive"] = alive.tolist()
   _log_pass(p, epoch, [p.results["lanes"][k]["passes"][-1] for k in np.flatnonzero(alive)],
             train_seconds, eval_seconds)
+
+
+def _final_status(results: dict) -> str:
+  """done, unless every lane that did not diverge ended stuck at chance."""
+  ended = [l["status"] for l in results["lanes"] if l["status"] != "diverged"]
+  return "stalled" if ended and all(s == "stalled" for s in ended) else "done"
+
+
+def _blown_up(largest: dict, at_init: dict, k: int):
+  """Why lane k's parameters are no longer a model (None: they are)."""
+  for name, v in largest.items():
+    if not np.isfinite(v[k]):
+      return "parameters became non-finite"
+    start = at_init[name][k] if name in at_init else 0.0
+    if v[k] > max(RUNAWAY_WEIGHT, RUNAWAY_GROWTH * start):
+      return (f"{name}'s weights grew without bound, largest |w| {v[k]:.3g} from {start:.2g} "
+              "at initialisation")
+  return None
 
 
 def _log_pass(p: _Pass, epoch, done, train_seconds, eval_seconds):
@@ -296,7 +314,9 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
   n_lanes = len(lanes)
   run = {"epoch": 0, "step": 0, "loss_sum": [0.0] * len(trained), "errors": [0] * len(trained),
          "alive": [True] * n_lanes + [False] * (len(trained) - n_lanes), "pass_seconds": 0.0,
-         "records": None, "total_seconds": 0.0}
+         "records": None, "total_seconds": 0.0,
+         "init_largest": {name: host(v).tolist() for name, v in
+                          programs.largest_weight(state["params"]).items()}}
   manager = workdir_lib.checkpoint_manager(workdir, config.checkpoint_keep)
   board = None
   try:
@@ -304,7 +324,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
       state, meta = workdir_lib.restore_latest(manager, state)
       run, results = meta["run"], meta["results"]
       workdir_lib.check_same_config(results.get("config", {}), config, workdir)
-      if results["status"] == "done":
+      if results["status"] in ("done", "stalled"):
         # Finished: results.json may be missing or stale (a write that failed); restore it.
         if multihost.is_primary():
           workdir_lib.write_results(workdir, results)
@@ -331,7 +351,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
         results_lib.end_pass(results, p.clock())
         if not any(run["alive"]):
           raise p.all_diverged(epoch)
-        results["status"] = "running" if epoch + 1 < config.epochs else "done"
+        results["status"] = "running" if epoch + 1 < config.epochs else _final_status(results)
         run.update(epoch=epoch + 1, step=0, records=None)
         p.checkpoint(state, (epoch + 1) * steps_per_pass)
         p.write_results()

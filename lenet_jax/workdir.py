@@ -19,6 +19,7 @@ import orbax.checkpoint as ocp
 from lenet_jax import config as config_lib
 from lenet_jax import files
 from lenet_jax.multihost import host, is_primary, log
+from lenet_jax.results import shape_problem
 
 
 class WorkdirError(ValueError):
@@ -53,11 +54,15 @@ def check_same_config(saved: dict, config, workdir: str) -> None:
 
 def read_results(path: str) -> dict:
   """A results.json; WorkdirError naming the file if it is unreadable or of the wrong shape."""
+  fix = "rerun with --overwrite to start over"
   try:
-    return files.read_json(path, "rerun with --overwrite to start over",
-                           {"config": dict, "status": str, "lanes": list})
+    results = files.read_json(path, fix)
   except files.FileProblem as e:
     raise WorkdirError(str(e)) from None
+  problem = shape_problem(results)
+  if problem:
+    raise WorkdirError(f"{path} is not a results.json of lenet_jax ({problem}); {fix}")
+  return results
 
 
 def _lock(workdir: str) -> filelock.FileLock:
@@ -122,9 +127,11 @@ def prepare(workdir: str, config, overwrite: bool):
 def no_space(e: BaseException) -> bool:
   """Whether e, or what caused it, is the device running out of space."""
   while e is not None:
-    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
       return True
-    if "No space left on device" in str(e):
+    # tensorstore's messages, as orbax passes them on.
+    if any(s in str(e) for s in ("No space left on device", "File too large",
+                                 "Disk quota exceeded")):
       return True
     e = e.__cause__ or e.__context__
   return False
@@ -171,6 +178,9 @@ def save(manager, step: int, state, meta: dict) -> None:
   except Exception as e:   # orbax wraps the OSError
     if no_space(e):
       needed = sum(v.nbytes for v in jax.tree_util.tree_leaves(state))
+      # The half-written step: orbax leaves it behind.
+      shutil.rmtree(os.path.join(str(manager.directory), f"{step}.orbax-checkpoint-tmp"),
+                    ignore_errors=True)
       raise disk_full(str(manager.directory), needed) from None
     raise
 
@@ -179,6 +189,7 @@ def restore_latest(manager, template):
   """(state, meta) of the newest checkpoint that reads back with its checksum, `template`
   giving the state's structure; one warning line for each damaged one passed over."""
   steps = sorted(manager.all_steps(), reverse=True)
+  damaged = []
   for step in steps:
     where = os.path.join(str(manager.directory), str(step))
     try:
@@ -190,9 +201,16 @@ def restore_latest(manager, template):
         raise ValueError("its checksum does not match its contents")
     except Exception as e:   # orbax raises many types for damaged files; all mean the same here
       reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
-      log(f"warning: checkpoint {where} is damaged ({reason}); trying the one before it",
-          file=sys.stderr)
+      damaged.append((step, where, reason))
       continue
+    for _, where, reason in damaged:
+      log(f"warning: checkpoint {where} is damaged ({reason}); resuming from step {step}",
+          file=sys.stderr)
+    for bad, _, _ in damaged:   # the resumed run saves these steps again
+      if is_primary():
+        shutil.rmtree(os.path.join(str(manager.directory), str(bad)), ignore_errors=True)
+    manager.reload()
     return got["state"], meta
-  raise WorkdirError(f"no readable checkpoint in {manager.directory}; rerun with --overwrite to "
-                     "start over")
+  raise WorkdirError(f"no readable checkpoint in {manager.directory} (steps "
+                     f"{', '.join(str(s) for s, _, _ in damaged)} are damaged); rerun with "
+                     "--overwrite to start over")

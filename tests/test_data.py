@@ -108,6 +108,7 @@ def test_real_class_counts(real):
   assert np.bincount(real["test"][1], minlength=10).tolist() == TEST_CLASS_COUNTS
 
 
+@pytest.mark.slow
 def test_preprocess_real_statistics(real):
   # Expected moments of the padded, rescaled data follow from the 28x28 pixel moments:
   # padding adds 1024 - 784 zero pixels. The paper's "variance roughly 1" does not hold;
@@ -401,6 +402,7 @@ def cut_points(n):
   return st.one_of(st.integers(0, min(n, 64)), st.integers(0, n), st.integers(max(n - 64, 0), n))
 
 
+@pytest.mark.slow
 @REAL_FUZZ
 @given(name=st.sampled_from(REAL_NAMES), gz=st.booleans(), data_=st.data())
 def test_fuzz_real_truncations(name, gz, data_):
@@ -453,6 +455,7 @@ def test_fuzz_real_gz_byte_flips(name, data_):
     np.testing.assert_array_equal(array, np.frombuffer(raw, np.uint8, offset=8))
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None)
 @given(name=st.sampled_from(REAL_NAMES), gz=st.booleans(), data_=st.data())
 def test_fuzz_real_dir_with_one_truncated_file(name, gz, data_):
@@ -628,6 +631,7 @@ def test_load_mnist_through_mocked_tfds(tfds, monkeypatch):
   assert m.test_x.shape == (9, 32, 32, 1) and m.test_y.dtype == np.int32
 
 
+@pytest.mark.slow
 def test_load_tfds_tfrecord_fallback(tfds, monkeypatch, tmp_path):
   # A data_dir already holding TFRecord MNIST makes data_source raise NotImplementedError.
   def no_random_access(*args, **kwargs):
@@ -758,3 +762,15 @@ def test_prepared_tfds_mnist_needs_no_network(tfds, monkeypatch, tmp_path):
   with tfds.testing.mock_data(num_examples=6):
     splits = data.load_tfds(tmp_path / "tfds")
   check_tfds_splits(splits, 6)
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_split_without_images_is_refused_naming_the_file(tmp_path, split):
+  # Valid IDX files of 0 images: a run would otherwise fail (a division by 0 test images) only
+  # after training, its workdir made (issue 18, point 1).
+  root = make_dir(tmp_path / "mnist", gz=False, **{f"n_{split}": 0})
+  with pytest.raises(MnistError) as info:
+    data.load_idx_dir(root)
+  message = str(info.value)
+  for word in [data.FILES[split][0], "no images", "--mnist_dir"]:
+    assert word in message, (word, message)
