@@ -11,8 +11,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from lenet_jax import paper
+
 # Ranges: the paper does not give them. These keep a 20x20 digit inside the 32x32 field.
-DEFAULTS = dict(max_shift=2.0, max_scale=0.1, max_squeeze=0.1, max_shear=0.2)
+DEFAULTS = paper.DISTORTIONS
 
 
 def affine(image, matrix, shift, background):

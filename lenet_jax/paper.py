@@ -49,6 +49,9 @@ REPORTED_TEST_ERROR = {**{name: TEST_ERROR for name in _LENET5_READINGS},
                        "distortions": DISTORTIONS_TEST_ERROR}
 
 # Chosen where the paper is silent.
+# The distortions' ranges (the paper names translation, scaling, squeezing and shear, not how
+# much): +- pixels, fractions of the size, and the shear.
+DISTORTIONS = dict(max_shift=2.0, max_scale=0.1, max_squeeze=0.1, max_shear=0.2)
 # Eq. 9's j: a small j keeps Eq. 8's pull of the correct distance towards zero at full strength
 # and lets the penalty act only on incorrect classes within a few units of zero.
 MAP_J = 0.1

@@ -147,7 +147,7 @@ def markdown(rows: list[dict]) -> str:
       finished += f" ({r['running']} running)"
     rates = r.get("sdlm_pass1")
     rates = "-" if not rates else (f"{rates['rate_min']:.2g}..{rates['rate_max']:.2g} "
-                                   f"({100 * rates['share_in_paper_range']:.0f}%)")
+                                   f"({100 * rates['share_in_paper_range']:.1f}%)")
     lines.append(
         f"| {r['label']} | {r['change'] or '-'} | {finished} | {mean} "
         f"| {_fmt(r['test_error_min'])} | {_fmt(r['test_error_max'])} "

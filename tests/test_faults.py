@@ -623,11 +623,11 @@ def test_no_mnist_dir_and_no_network_fails_within_seconds(tmp_path):
 
 
 def test_divergence_before_any_checkpoint_claims_none(tmp_path):
-  # sdlm_mu=1e-30: some h are 0, the step is eta / 1e-30, the loss is NaN within ~30 steps,
-  # long before the first checkpoint (checkpoint_every=10000).
+  # sdlm_mu=1e-30 at the paper's +-2.4/F: some h are 0, the step is eta / 1e-30, the loss is
+  # NaN within ~30 steps, long before the first checkpoint (checkpoint_every=10000).
   require_mnist()
   workdir = tmp_path / "run"
-  r = launch(train_argv(workdir, "--set=sdlm_mu=1e-30"))
+  r = launch(train_argv(workdir, "--set=sdlm_mu=1e-30", "--set=init=fan_in"))
   assert r.returncode not in (0, 130), (r.returncode, r.stderr[-2000:])
   line = one_error_line(r, code=r.returncode)
   if not checkpoint_steps(workdir):

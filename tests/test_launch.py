@@ -1,6 +1,5 @@
 """launch.py as a user runs it: the note's experiments, and clear errors for bad flags."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

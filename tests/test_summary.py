@@ -54,7 +54,7 @@ def test_statistics_against_hand_computed_values(tmp_path, entries):
   assert a["test_error_std"] == pytest.approx(0.2)
   assert (a["test_error_min"], a["test_error_max"]) == (1.0, 1.4)
   assert a["paper_test_error"] == 0.95
-  assert a["change"] == "the paper's recipe"
+  assert a["change"] == "the headline recipe (authors' init, mu 0.25)"
   assert a["images_per_second"] == pytest.approx(100.0 + 200.0 + 300.0)
   assert a["per_pass"]["mean"] == pytest.approx([6.0, 2.5, 1.2])
   assert a["per_pass"]["min"] == [5.0, 2.0, 1.0]
@@ -80,7 +80,7 @@ def test_markdown_table(tmp_path, entries):
   rows = [l for l in text.splitlines() if l.startswith("| c3_partial") or l.startswith("| pool_max")]
   assert len(rows) == 2
   a, b = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
-  assert a == ["c3_partial", "the paper's recipe", "3/3", "1.20 ± 0.20", "1.00", "1.40", "0.95",
+  assert a == ["c3_partial", "the headline recipe (authors' init, mu 0.25)", "3/3", "1.20 ± 0.20", "1.00", "1.40", "0.95",
                "0.50", "-", "600", "0"]
   assert b == ["pool_max", sweeps.CHANGES["pool_max"], "2/3", "2.50 ± 0.71", "2.00", "3.00", "-",
                "0.50", "-", "150", "1"]
@@ -148,6 +148,7 @@ EXPECTED_CHANGES = {
     "modern": {"c3": "full", "pooling": "avg", "activation": "relu", "output": "linear",
                "loss": "cross_entropy", "optimizer": "adam", "learning_rate": 1e-3,
                "batch_size": 32},
+    "init_paper_text": {"init": "fan_in", "sdlm_mu": 0.02, "expect_stall": True},
 }
 
 
