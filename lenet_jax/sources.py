@@ -2,7 +2,6 @@
 model at its latest checkpoint with its test predictions."""
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, NamedTuple, Optional
 
@@ -11,7 +10,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from lenet_jax import data, losses
+from lenet_jax import data, files, losses
 from lenet_jax.results import lanes, shape_problem
 from lenet_jax.step import make_model
 
@@ -34,11 +33,9 @@ def _read_json(path: str, name: str, missing: str, unreadable: str):
   if not os.path.isdir(path):
     raise SourceError(missing)
   try:
-    with open(file) as f:
-      return file, json.load(f)
-  except (OSError, ValueError) as e:
-    raise SourceError(f"{file} is unreadable ({getattr(e, 'strerror', None) or e}); "
-                      f"{unreadable}") from None
+    return file, files.read_json(file, unreadable)
+  except files.FileProblem as e:
+    raise SourceError(str(e)) from None
 
 
 def read_run(path: str) -> Run:
