@@ -72,11 +72,18 @@ flags.DEFINE_bool("deterministic", False, "Ask XLA for deterministic reductions 
                   "(--xla_gpu_deterministic_ops; slower). CPU runs are deterministic anyway.")
 
 
+_DISTRIBUTED = []   # [True] once jax.distributed has started
+
+
 def _exit(code: int) -> None:
   """Ends the process now: tensorstore callbacks still queued on orbax's closed event loop
-  would print tracebacks during the interpreter's teardown."""
+  would print tracebacks during the interpreter's teardown. The processes of a multi-process
+  run first leave together (one leaving alone aborts the others)."""
   sys.stdout.flush()
   sys.stderr.flush()
+  if _DISTRIBUTED and code == 0:
+    import jax   # started already: this import costs nothing
+    jax.distributed.shutdown()
   os._exit(code)
 
 
@@ -152,7 +159,8 @@ def _set_xla_flags(configs):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                                + " --xla_gpu_deterministic_ops=true").strip()
   try:
-    devices.start_distributed(FLAGS.distributed)
+    if devices.start_distributed(FLAGS.distributed):
+      _DISTRIBUTED.append(True)
   except ValueError as e:
     _fail(str(e))
 

@@ -194,7 +194,10 @@ def _initializer(init: str, name: str, fan_in, scale: float = 1.0):
       # same): weights uniform in +-v/sqrt(F), subsampling coefficients v/2, biases 0.
       if name == "coef":
         return jnp.full(shape, scale / 2.0, dtype)
-      return jax.random.uniform(key, shape, dtype, -1.0, 1.0) * (scale / jnp.sqrt(fan))
+      # The bound on the host: XLA may take 1/sqrt approximately, and differently in different
+      # programs (one lane alone, or several sharded), which would break their bit-identity.
+      bound = (scale / np.sqrt(np.asarray(fan_in, np.float64))).astype(np.float32)
+      return jax.random.uniform(key, shape, dtype, -1.0, 1.0) * np.broadcast_to(bound, shape)
     # Flax's default kernel init (lecun_normal): truncated normal with variance 1/F.
     std = 1.0 / jnp.sqrt(fan) / 0.87962566103423978  # stddev of a unit normal truncated at +-2
     return jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype) * std

@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 
 from lenet_jax import paper
 from lenet_jax.config import LANE_FIELDS
@@ -67,6 +68,19 @@ def device() -> dict:
           "cpu_count": os.cpu_count(), "xla_flags": os.environ.get("XLA_FLAGS", "")}
 
 
+def commit() -> str:
+  """The git commit of the code that runs ('' outside a checkout), '+' if it has changes."""
+  here = os.path.dirname(os.path.abspath(__file__))
+  try:
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True,
+                          text=True, timeout=10).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                           capture_output=True, text=True, timeout=10).stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    return ""
+  return head + ("+" if head and dirty else "")
+
+
 def new(config, layers: list[dict], run_lanes: list[dict], n_params: int, train_images: int,
         test_images: int, lane_devices: int) -> dict:
   """The results of a run before its first pass."""
@@ -74,7 +88,7 @@ def new(config, layers: list[dict], run_lanes: list[dict], n_params: int, train_
       "experiment": config.experiment, "parameters": n_params,
       "config": json.loads(json.dumps(config.to_dict())),   # as results.json holds it
       "layers": layers, "train_images": train_images, "test_images": test_images,
-      "device": device(), "versions": versions(),
+      "device": device(), "versions": versions(), "commit": commit(),
       "paper_test_error": paper.REPORTED_TEST_ERROR.get(config.experiment), "passes": [],
       "lanes": [lane_record(lane, config) for lane in run_lanes], "status": "running",
       "lane_devices": lane_devices,

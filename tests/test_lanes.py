@@ -93,12 +93,18 @@ import test_lanes
 from lenet_jax import lanes
 assert jax.device_count() == 4, jax.devices()
 mesh = lanes.lane_mesh(4)
-np.save(sys.argv[1], test_lanes.train_lanes(test_lanes.LANES, mesh))
+np.save(sys.argv[1], test_lanes.train_lanes(test_lanes.LANES, mesh, init="fan_in"))
 """
 
 
 @pytest.mark.slow
-def test_sharded_over_four_cpu_devices_gives_the_same_numbers(alone, tmp_path):
+def test_sharded_over_four_cpu_devices_gives_the_same_numbers(tmp_path):
+  # The paper's +-2.4/F: with the authors' initialisation the last bits of a lane also depend
+  # on how many XLA devices the host is split into (the thread count of XLA CPU's kernels), so
+  # a 4-device run matches a 1-device one only to float32 rounding.
+  alone = np.concatenate([
+      train_lanes([lane], sdlm_mu=lane["sdlm_mu"], map_j=lane["map_j"], seed=lane["seed"],
+                  init="fan_in") for lane in LANES])
   out = tmp_path / "sharded.npy"
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
              PYTHONPATH=str(ROOT / "tests"))

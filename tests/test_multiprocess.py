@@ -11,8 +11,10 @@ import pytest
 
 from conftest import ROOT
 
+# The paper's +-2.4/F: with the authors' initialisation a lane's last bits also depend on the
+# host's XLA device count, which differs here (2 per process against 4).
 ARGS = ["--experiment=c3_partial", "--seeds=4", "--epochs=1", "--set=train_size=300",
-        "--set=sdlm_samples=100", "--noprogress"]
+        "--set=sdlm_samples=100", "--set=init=fan_in", "--noprogress"]
 
 
 def launch(args, **env):
