@@ -13,7 +13,9 @@ chosen on the validation split. The claim: this is the reading of the paper that
 Paper: 0.95% test error, 0.35% training error.
 Measured (as sdlm_paper_mu025, the same config, in `--sweep=sdlm_verdict --seeds=5`; seeds
 0-4, 20 passes, 2-core Intel Xeon CPU, JAX 0.10.2, 2026-12-01, commit c30afb8): test error
-1.03 +- 0.11% (min 0.92, max 1.21), training error 0.38%. results/sdlm_verdict/.
+1.03 +- 0.11% (min 0.92, max 1.21), training error 0.38%. results/sdlm_verdict/. Since 883b8c5
+the initialisation's bound is computed on the host, which moves the last bits of the initial
+weights (up to 7e-9); the ablation sweep's c3_partial row re-measures the recipe at that code.
 """
 from lenet_jax.config import paper_config
 
