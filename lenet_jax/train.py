@@ -2,10 +2,12 @@
 launch.py. The step functions are lenet_jax.step's, compiled over lanes by lenet_jax.lanes."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
 import time
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -73,14 +75,26 @@ def _on_devices(ds, mesh) -> dict:
   return {k: tuple(jax.device_put(a, everywhere) for a in v) for k, v in splits.items()}
 
 
+@dataclasses.dataclass
 class _Pass:
   """What one pass's helpers share: the run's fixed parts and its host-side progress."""
+  config: Any
+  lanes: list
+  programs: lanes_lib.Programs
+  splits: dict
+  steps_per_pass: int
+  chunk: int              # optimiser steps per jitted call
+  manager: Any            # orbax CheckpointManager
+  results: dict           # what results.json holds
+  run: dict               # host-side progress of the pass, saved with every checkpoint
+  workdir: str
+  progress: bool
+  clock: Callable[[], float]   # seconds the run has trained, resumptions included
+  board: metrics.Writers
 
-  def __init__(self, config, lanes, programs, splits, steps_per_pass, chunk, manager, results,
-               run, workdir, progress, clock, board):
-    self.__dict__.update(locals())
-    del self.__dict__["self"]
-    self.n_lanes = len(lanes)
+  @property
+  def n_lanes(self) -> int:
+    return len(self.lanes)
 
   def checkpoint(self, state, global_step):
     self.run["total_seconds"] = self.clock()
