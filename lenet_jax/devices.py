@@ -20,14 +20,11 @@ def _add_xla_flag(flag: str, value) -> None:
 def split_host(cores: int | None = None) -> None:
   """Makes XLA's CPU backend expose one device per core (unless XLA_FLAGS already sets it).
 
-  XLA runs a LeNet-5 step at batch 1 on one core: its ops are too small to split. Models
-  trained together (lanes: --seeds, --vary, sweeps) are independent, so with one device per core
-  each core trains its own share of them (train.py shards the lane axis over the devices). On
-  this project's 2-core machine (quiet), 8 seeds at batch 1 went from 4,308 to 9,018 images/s
-  summed, but a single model slowed from 3,292 to 2,645 steps/s, so launch.py splits the host
-  only when several models train. Only the host platform is affected: on a GPU or TPU machine
-  the accelerators stay the default devices. Must run before JAX's backend starts (the first
-  computation), or it has no effect.
+  A LeNet-5 step at batch 1 is too small to split over cores, but models trained together are
+  independent, so each core trains its share of the lanes (lenet_jax.lanes shards the lane
+  axis); a single model runs slower on a split host, so launch.py splits it only when several
+  models train (benchmarks/RESULTS.md). Only the host platform is affected. Must run before
+  JAX's backend starts (the first computation), or it has no effect.
   """
   if cores is None:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -41,19 +38,14 @@ REGION_FLAG = "--xla_cpu_copy_insertion_use_region_analysis"
 def cpu_flags() -> None:
   """XLA CPU flags for every run (unless XLA_FLAGS already sets them): copy insertion with region
   analysis, which lets the training loop update C5's and F6's weights in place instead of
-  copying them every step (copy instructions in the compiled loop: 8 seeds 24 -> 18, one
-  model 16 -> 10). At batch 1, interleaved windows in one process on this project's 2-core
-  Intel Xeon: one model 2,567 -> 3,102 images/s, 8 seeds 6,315 -> 7,218; in whole launch.py
-  runs the gain was inside the noise (benchmarks/RESULTS.md). Must run before JAX's backend
-  starts."""
+  copying them every step (benchmarks/RESULTS.md). Must run before JAX's backend starts."""
   _add_xla_flag(REGION_FLAG, "true")
 
 
 def large_batch_flags() -> None:
   """Turns off XLA CPU's YNNPACK fusions (unless XLA_FLAGS already sets them), for runs whose
-  batches are all large. At batch 128 the paper model's step ran ~1.3x faster without them
-  (5,700-6,400 vs 7,300-8,200 images/s, three alternating pairs on this project's 2-core
-  machine), while at batch 1 they help. Must run before JAX's backend starts."""
+  batches are all large: at batch 128 the step runs faster without them, at batch 1 they help
+  (benchmarks/RESULTS.md). Must run before JAX's backend starts."""
   _add_xla_flag(YNN_FLAG, "")
 
 
