@@ -26,7 +26,8 @@ from lenet_jax.figures import (FEATURE_DIGITS, FIGURES, MAX_MISCLASSIFIED_SHOWN,
                                plot_c1_kernels, plot_confusion, plot_error_per_pass,
                                plot_feature_maps, plot_misclassified, plot_prototypes,
                                plot_training_set_size)
-from lenet_jax.sources import (Run, SourceError, checkpoint_position, final_stat, fmt_row_stat, fmt_stat,
+from lenet_jax.sources import (Run, SourceError, checkpoint_position, final_stat,
+                               first_pass_rates, fmt_row_stat, fmt_stat,
                                lanes, model_view, read_run, read_sweep, stage_outputs, total)
 
 ROLES = ("c3_partial", "sweep", "distortions")
@@ -197,6 +198,8 @@ def _markdown(sources, c3_runs, sweep_dir, sweep, distortions, figures, notes, m
       fmt_row_stat(c3_row) + " (sweep)" if c3_row else "-")
   train = fmt_stat(final_stat(c3_runs, "train_error")) if c3_runs else "-"
   dist = fmt_stat(final_stat([distortions], "test_error")) if distortions else "-"
+  low, high = paper.FIRST_PASS_RATES
+  rates, share = first_pass_rates(c3_runs)
   src_c3 = ", ".join(f"`{r.path}`" for r in c3_runs) or ("sweep c3_partial" if c3_row else "-")
   L += ["", "## The paper's numbers beside ours", "",
         "Errors are in percent after the last pass: mean ± sample std (ddof 1) over the seeds "
@@ -206,6 +209,8 @@ def _markdown(sources, c3_runs, sweep_dir, sweep, distortions, figures, notes, m
         f"| connections | {paper.CONNECTIONS:,} | {f'{conns:,}' if conns else '-'} | {src_c3} |",
         f"| test error (%) | {paper.TEST_ERROR} | {test} | {src_c3} |",
         f"| training error (%) | {paper.TRAIN_ERROR} | {train} | {src_c3} |",
+        f"| SDLM's first-pass rates eta/(mu + h) | {low:g} to {high:g} | {rates} | {src_c3} |",
+        f"| parameters with a first-pass rate in that range | all | {share} | {src_c3} |",
         f"| test error with distortions (%) | {paper.DISTORTIONS_TEST_ERROR} | {dist} | "
         f"{f'`{distortions.path}`' if distortions else '-'} |",
         f"| misclassified test digits (Figure 8) | {paper.MISCLASSIFIED} | "

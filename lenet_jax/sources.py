@@ -66,6 +66,21 @@ def read_sweep(path: str) -> dict:
   return summary
 
 
+def first_pass_rates(runs: list[Run]) -> tuple[str, str]:
+  """SDLM's effective rates before pass 1 over the lanes of `runs`, and the share of parameters
+  inside the paper's first-pass range, as text ('-' where results.json does not record them)."""
+  first = [l["passes"][0] for r in runs for l in lanes(r.results)
+           if l.get("passes") and "effective_lr_min" in l["passes"][0]]
+  if not first:
+    return "-", "-"
+  rates = (f"{min(p['effective_lr_min'] for p in first):.2g} to "
+           f"{max(p['effective_lr_max'] for p in first):.2g}")
+  shares = [p["sdlm"]["share_in_paper_range"] for p in first if "sdlm" in p]
+  share = (f"{100 * min(shares):.1f}-{100 * max(shares):.1f}% (n={len(shares)} lanes)"
+           if shares else "-")
+  return rates, share
+
+
 def kept_lanes(runs: list[Run]) -> list[dict]:
   """Every lane of the runs that has not diverged."""
   return [l for r in runs for l in lanes(r.results) if l.get("status") != "diverged"]

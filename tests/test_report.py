@@ -180,3 +180,14 @@ def test_experiment_without_runs_writes_a_report(tmp_path, monkeypatch, capsys):
   path = mod.run(mod.get_config(), str(tmp_path / "out"))
   assert os.path.isfile(path)
   assert "report:" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_report_shows_sdlm_first_pass_rates_beside_the_papers(built, tiny_run):
+  _, text = built
+  run_dir, _ = tiny_run
+  first = json.load(open(os.path.join(run_dir, "results.json")))["lanes"][0]["passes"][0]
+  ours = f"{first['effective_lr_min']:.2g} to {first['effective_lr_max']:.2g}"
+  assert f"| SDLM's first-pass rates eta/(mu + h) | 7e-05 to 0.016 | {ours} |" in text
+  share = 100 * first["sdlm"]["share_in_paper_range"]
+  assert f"| parameters with a first-pass rate in that range | all | {share:.1f}-{share:.1f}%" in text
