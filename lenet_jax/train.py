@@ -374,7 +374,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
           raise Interrupted(f"{received} received: stopped after pass {epoch + 1}, "
                             "checkpoint written; rerun the same command to resume")
   finally:
-    manager.close()
+    workdir_lib.close(manager)
     if board is not None:
       board.close()
     logging.getLogger().removeHandler(log_file)

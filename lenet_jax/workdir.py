@@ -161,6 +161,17 @@ def checkpoint_manager(workdir: str, keep: int):
                                options=options)
 
 
+def close(manager) -> None:
+  """Closes the manager and removes what a failed save left half-written (orbax's *-tmp
+  folders, which no restore would read)."""
+  manager.close()
+  if is_primary():
+    directory = str(manager.directory)
+    for name in os.listdir(directory) if os.path.isdir(directory) else ():
+      if name.endswith(".orbax-checkpoint-tmp"):
+        shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+
+
 def checksum(state, meta: dict) -> str:
   """SHA-256 of the state's bytes and of the metadata, so that a restore can tell a damaged
   checkpoint from a good one (orbax verifies neither)."""
