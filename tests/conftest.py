@@ -9,6 +9,20 @@ devices.cpu_flags()
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
 
 
+# results.json fields that differ between any two runs of the same config.
+UNTIMED = {"seconds", "images_per_second", "eval_seconds", "total_seconds", "resumed", "device",
+           "peak_rss_mib"}
+
+
+def untimed(obj):
+  """obj without the UNTIMED fields, at any depth."""
+  if isinstance(obj, dict):
+    return {k: untimed(v) for k, v in obj.items() if k not in UNTIMED}
+  if isinstance(obj, list):
+    return [untimed(v) for v in obj]
+  return obj
+
+
 def require_mnist():
   """The real MNIST files are part of the test setup (../shared/data/mnist): without them the
   tests fail with the fix, rather than skip and pass silently."""

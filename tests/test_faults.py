@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MNIST_DIR, ROOT, require_mnist
+from conftest import MNIST_DIR, ROOT, require_mnist, untimed
 
 ENV_VAR = "LENET_MNIST_DIR"
 FAST = ["--set=train_size=300", "--set=sdlm_samples=50", "--epochs=1", "--progress=false"]
@@ -35,9 +35,6 @@ FAST = ["--set=train_size=300", "--set=sdlm_samples=50", "--epochs=1", "--progre
 FIX_WORDS = ("--set=", "--seeds", "--mnist_dir", "--overwrite", "--workdir", "must be", "use ",
              "choose", "lower", "raise", "give ", "pass ", "rerun", "between", "at least",
              "at most", "remove", "free ", "wait")
-# Timing fields differ between any two runs; "resumed" records interruptions.
-UNTIMED = {"seconds", "images_per_second", "eval_seconds", "total_seconds", "resumed", "device",
-           "peak_rss_mib"}
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
              "t10k-labels-idx1-ubyte")
 
@@ -105,12 +102,6 @@ def checkpoint_steps(workdir):
   return sorted(int(p.name) for p in d.iterdir() if p.name.isdigit()) if d.is_dir() else []
 
 
-def untimed(obj):
-  if isinstance(obj, dict):
-    return {k: untimed(v) for k, v in obj.items() if k not in UNTIMED}
-  if isinstance(obj, list):
-    return [untimed(v) for v in obj]
-  return obj
 
 
 def read_results(workdir):

@@ -12,12 +12,10 @@ import orbax.checkpoint as ocp
 import pytest
 
 from lenet_jax import train, workdir
-from conftest import ROOT, small_config
+from conftest import ROOT, small_config, untimed
 
 STEPS_PER_PASS = 3000
 # Timing fields differ between any two runs; "resumed" records the interruptions.
-UNTIMED = {"seconds", "images_per_second", "eval_seconds", "total_seconds", "resumed", "device",
-           "peak_rss_mib"}
 
 
 def command(mnist_dir, workdir):
@@ -27,12 +25,6 @@ def command(mnist_dir, workdir):
           "--progress=false"]
 
 
-def untimed(obj):
-  if isinstance(obj, dict):
-    return {k: untimed(v) for k, v in obj.items() if k not in UNTIMED}
-  if isinstance(obj, list):
-    return [untimed(v) for v in obj]
-  return obj
 
 
 def checkpoint_steps(workdir):
