@@ -282,6 +282,32 @@ def test_c3_compact_weight_gradient_matches_numpy(paper_params, batch):
     np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-3 * np.sqrt(batch))
 
 
+@pytest.mark.parametrize("batch", [1, 20], ids=["im2col", "dense"])
+def test_c5_and_its_gradients_match_numpy(paper_params, batch):
+    """C5 (one 5x5 window over S4's 16 maps) and its two gradients against a float64 NumPy
+    loop: batches of 16 or more compute it as a dense layer (model._conv)."""
+    c5 = model_lib.build_stages()[4]
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(batch, 5, 5, 16))
+    g = rng.normal(size=(batch, 1, 1, 120))
+    w, b = (np.asarray(paper_params["C5"][k], np.float64) for k in ("w", "b"))
+    ref = np.zeros((batch, 120))
+    for n in range(batch):
+        for o in range(120):
+            ref[n, o] = b[o] + sum(x[n, i, j, c] * w[i, j, c, o]
+                                   for i in range(5) for j in range(5) for c in range(16))
+    f = lambda p, xx: c5.apply(p, xx)
+    got, vjp = jax.vjp(f, paper_params["C5"], jnp.asarray(x, jnp.float32))
+    assert got.shape == (batch, 1, 1, 120)
+    np.testing.assert_allclose(np.asarray(got)[:, 0, 0], ref, rtol=1e-4, atol=1e-4)
+    dp, dx = vjp(jnp.asarray(g, jnp.float32))
+    np.testing.assert_allclose(np.asarray(dp["w"]), np.einsum("nijc,no->ijco", x, g[:, 0, 0]),
+                               rtol=1e-4, atol=1e-4 * np.sqrt(batch))
+    np.testing.assert_allclose(np.asarray(dp["b"]), g.sum(axis=(0, 1, 2)), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(dx), np.einsum("ijco,no->nijc", w, g[:, 0, 0]),
+                               rtol=1e-4, atol=1e-4)
+
+
 def test_c3_disconnected_inputs_do_not_reach_map(paper_params):
     """Perturbing S2 map i changes C3 map o iff Table I has an X at (i, o)."""
     c3 = model_lib.build_stages()[2]
