@@ -5,6 +5,8 @@ the Flax-examples way and in PyTorch, measured side by side in one process.
   .venv/bin/python benchmarks/bench.py --repeats=1 --steps=50  # a smoke test
   .venv/bin/python benchmarks/bench.py --json=bench.json       # also write the numbers as JSON
   .venv/bin/python benchmarks/bench.py --pairs=5               # only: 8 seeds vs one seed
+  .venv/bin/python benchmarks/bench.py --predict_sweep=paper_ablations --sweep_workers=2
+                                                               # a sweep's wall time, predicted
 
 What is measured (each number is the median over --repeats timed windows; warm-up excluded):
   lenet_jax    the paper model (lenet_jax.config.paper_config(): partial C3, trainable
@@ -113,6 +115,21 @@ def parse_args(argv=None):
   p.add_argument("--lane_groups", default="",
                  help="with --pairs: comma-separated lane_group values measured in every pair "
                       "(default: --lane_group)")
+  p.add_argument("--predict_sweep", default="",
+                 help="only: predict these sweeps' wall time (launch.py --sweep=NAME, "
+                      "comma-separated) from two passes of each --predict_from experiment, run "
+                      "as the sweep runs them (one program per experiment)")
+  p.add_argument("--predict_from", default="c3_partial,c3_full,pool_max",
+                 help="with --predict_sweep: the representative experiments timed")
+  p.add_argument("--sweep_seeds", type=int, default=5, help="with --predict_sweep: --seeds")
+  p.add_argument("--sweep_epochs", default="20",
+                 help="with --predict_sweep: passes, comma-separated for several predictions")
+  p.add_argument("--sweep_workers", type=int, default=1,
+                 help="with --predict_sweep: launch.py's --sweep_workers (programs at a time, "
+                      "each pinned to a core)")
+  p.add_argument("--sweep_args", default="",
+                 help="with --predict_sweep: more launch.py flags, space-separated "
+                      "(--set=train_size=1000 for a quick check)")
   p.add_argument("--child", choices=("", "lanes", "b128", "b1"), default="",
                  help=argparse.SUPPRESS)
   p.add_argument("--seed", type=int, default=0)
@@ -120,6 +137,13 @@ def parse_args(argv=None):
   args = p.parse_args(argv)
   if args.steps:
     args.steps_b1 = args.steps_b128 = args.steps
+  try:
+    args.sweep_epochs = [int(e) for e in args.sweep_epochs.split(",")]
+  except ValueError:
+    p.error(f"--sweep_epochs must be comma-separated integers, got {args.sweep_epochs!r}")
+  if min(args.sweep_epochs) < 2 or args.sweep_workers < 1 or args.sweep_seeds < 1:
+    p.error("--sweep_epochs must be >= 2 (two passes are timed), --sweep_workers and "
+            "--sweep_seeds >= 1")
   if args.torch_threads < 0:
     p.error("--torch_threads must be >= 0")
   if args.pairs < 0 or args.lane_group < 0:
@@ -561,8 +585,80 @@ def seeds_pairs(args) -> None:
     print(f"wrote {args.json}")
 
 
+def _timed_pass(args, name: str, workdir: str, core) -> dict:
+  """Two passes of `name` with --sweep_seeds seeds through launch.py (the first compiles), in a
+  child process pinned to `core` (None: unpinned, as a one-process sweep runs it)."""
+  import subprocess
+  argv = [sys.executable, str(REPO_ROOT / "launch.py"), f"--experiment={name}",
+          f"--seeds={args.sweep_seeds}", "--epochs=2", f"--mnist_dir={args.mnist_dir}",
+          f"--workdir={workdir}", "--noprogress", "--overwrite", *args.sweep_args.split()]
+  pin = None if core is None else (lambda: os.sched_setaffinity(0, {core}))
+  t0 = time.perf_counter()
+  child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           preexec_fn=pin, cwd=REPO_ROOT)
+  return {"child": child, "t0": t0, "workdir": workdir, "name": name}
+
+
+def _collect(job) -> dict:
+  import json
+  _, err = job["child"].communicate()
+  wall = time.perf_counter() - job["t0"]
+  if job["child"].returncode not in (0, 2):
+    raise SystemExit(f"{job['name']}: exit {job['child'].returncode}: {err.decode()[-500:]}")
+  results = json.loads(Path(job["workdir"], "results.json").read_text())
+  p = results["lanes"][0]["passes"][1]   # the timed pass: compiled already
+  pass_s = p["seconds"] + p["eval_seconds"]
+  # setup: everything but the passes after the first (start-up, data, compiling, pass 1)
+  return {"experiment": job["name"], "wall_s": wall, "pass_s": pass_s,
+          "train_s": p["seconds"], "eval_s": p["eval_seconds"], "setup_s": wall - pass_s}
+
+
+def predict_sweep(args) -> dict:
+  """Times one pass of each representative experiment (as many at once as the sweep has
+  workers, pinned the same way), then predicts every experiment of the sweep as setup + passes x
+  pass time (a representative's own numbers, else their medians) and the sweep as the longest
+  worker's share when the programs are handed out in order to the first free worker."""
+  import heapq
+  import tempfile
+  from lenet_jax import sweeps
+  reps = [n for n in args.predict_from.split(",") if n]
+  cores = sorted(os.sched_getaffinity(0))[:args.sweep_workers] if args.sweep_workers > 1 else [None]
+  timed, tmp = {}, tempfile.mkdtemp(prefix="predict_sweep_")
+  for start in range(0, len(reps), len(cores)):
+    jobs = [_timed_pass(args, n, os.path.join(tmp, n), c)
+            for n, c in zip(reps[start:start + len(cores)], cores)]
+    for job in jobs:
+      r = _collect(job)
+      timed[r["experiment"]] = r
+      print(f"  {r['experiment']}: one pass {r['pass_s']:.1f}s (training {r['train_s']:.1f}s, "
+            f"evaluation {r['eval_s']:.1f}s), setup {r['setup_s']:.1f}s", flush=True)
+  med = {k: statistics.median(r[k] for r in timed.values()) for k in ("pass_s", "setup_s")}
+  predictions = []
+  for sweep in args.predict_sweep.split(","):
+    names = sweeps.get(sweep)
+    for epochs in args.sweep_epochs:
+      per = {n: timed.get(n, med)["setup_s"] + (epochs - 1) * timed.get(n, med)["pass_s"]
+             for n in names}
+      finish = [0.0] * len(cores)
+      for n in names:            # the first free worker takes the next program
+        heapq.heapreplace(finish, finish[0] + per[n])
+      total = max(finish)
+      print(f"predicted: --sweep={sweep} --seeds={args.sweep_seeds} --epochs={epochs} "
+            f"--sweep_workers={args.sweep_workers}: {len(names)} experiments, "
+            f"{total / 60:.1f} min ({total / 3600:.2f} h)")
+      predictions.append({"sweep": sweep, "epochs": epochs, "per_experiment_s": per,
+                          "predicted_s": total})
+  return {"seeds": args.sweep_seeds, "workers": args.sweep_workers, "timed": timed,
+          "predictions": predictions}
+
+
 def main(argv=None):
   args = parse_args(argv)
+  if args.predict_sweep:
+    r = predict_sweep(args)
+    if args.json:
+      write_json_atomic(args.json, r)
+    return
   if args.child:
     import json
     ds = data_lib.load_mnist(args.mnist_dir, train_size=args.train_size)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
-from typing import Any, Callable
+import time
+from typing import Any, Callable, Optional, Sequence
 
 from lenet_jax import files, paper, summary, train
 from lenet_jax.results import lane_record
@@ -83,12 +86,14 @@ def finished(workdir: str, config, overwrite: bool = False):
 
 
 def run(names: list[str], configs: list, root: str, train_fn: Callable[[Any, str], dict], *,
-        overwrite: bool = False) -> dict[str, dict]:
+        overwrite: bool = False, only: Optional[str] = None) -> dict[str, dict]:
   """Trains the experiments `names` (their `configs`) into root/NAME with train_fn(config,
   workdir) (train_and_evaluate, or launch's wrapper of it) and writes root/summary.* after each
   program. Experiments that differ only in lane fields train as one program (plan) in
   root/A+B+..., and each still gets root/NAME/results.json. Finished experiments are skipped;
-  an interrupted program resumes from its checkpoints when run again. Returns name -> results."""
+  an interrupted program resumes from its checkpoints when run again. `only`: train just the
+  program of that label (a worker of run_workers), without writing the summary. Returns name ->
+  results."""
   results = {n: finished(os.path.join(root, n), c, overwrite) for n, c in zip(names, configs)}
   todo = [i for i, n in enumerate(names) if results[n] is None]
   count = 0
@@ -98,12 +103,14 @@ def run(names: list[str], configs: list, root: str, train_fn: Callable[[Any, str
       log(f"[{count}/{len(names)}] {n}: done already, skipped")
 
   def write_summary():
-    if is_primary() and any(r is not None for r in results.values()):
+    if only is None and is_primary() and any(r is not None for r in results.values()):
       summary.write_summary([(n, r) for n, r in results.items() if r is not None], root)
 
   write_summary()
   for members, config in plan([names[i] for i in todo], [configs[i] for i in todo]):
     label = "+".join(members)
+    if only is not None and label != only:
+      continue
     workdir = os.path.join(root, label)
     count += len(members)
     together = f" (trained together: {', '.join(members)})" if len(members) > 1 else ""
@@ -125,3 +132,65 @@ def run(names: list[str], configs: list, root: str, train_fn: Callable[[Any, str
         results[m] = r
     write_summary()
   return results
+
+
+def todo_labels(names: list[str], configs: list, root: str, overwrite: bool = False) -> list[str]:
+  """The labels (members joined by +) of the programs run() would still train, in its order."""
+  todo = [i for i, (n, c) in enumerate(zip(names, configs))
+          if finished(os.path.join(root, n), c, overwrite) is None]
+  return ["+".join(m) for m, _ in plan([names[i] for i in todo], [configs[i] for i in todo])]
+
+
+def run_workers(labels: Sequence[str], command: Callable[[str], list[str]], root: str,
+                cores: Sequence[int], env: dict) -> Optional[tuple[str, int]]:
+  """Trains the programs `labels` in child processes, one per core of `cores` at a time, each
+  pinned to its core (so XLA sees one device; lenet_jax.devices.split_host): on CPU two pinned
+  processes train more images per second than one process over both cores (benchmarks/
+  RESULTS.md). command(label) is a child's argv; its output goes to root/logs/LABEL.txt.
+  SIGINT or SIGTERM is passed on to the children, which checkpoint and stop. Returns None when
+  every child succeeded, else (the first failure's message, its exit code); no new child starts
+  after a failure."""
+  os.makedirs(os.path.join(root, "logs"), exist_ok=True)
+  pending, running, failure = list(labels), {}, None   # running: core -> (label, Popen, start)
+
+  def forward(signum, frame):
+    del frame
+    for _, child, _ in running.values():
+      child.send_signal(signum)
+  previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+  try:
+    while pending or running:
+      for core in cores:
+        if core not in running and pending and failure is None:
+          label = pending.pop(0)
+          out = open(os.path.join(root, "logs", f"{label}.txt"), "a")
+          child = subprocess.Popen(
+              command(label), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+              preexec_fn=lambda c=core: os.sched_setaffinity(0, {c}))
+          out.close()
+          running[core] = (label, child, time.time())
+          log(f"{label}: started on core {core} (log {os.path.join(root, 'logs', label)}.txt)")
+      time.sleep(0.5)
+      for core, (label, child, start) in list(running.items()):
+        if child.poll() is None:
+          continue
+        del running[core]
+        minutes = (time.time() - start) / 60
+        if child.returncode == 0:
+          log(f"{label}: finished in {minutes:.1f} min")
+        elif failure is None:
+          code = 130 if child.returncode in (130, -signal.SIGINT, -signal.SIGTERM) else 2
+          failure = (f"{label} stopped with exit code {child.returncode} after {minutes:.1f} "
+                     f"min: {_last_error(os.path.join(root, 'logs', label + '.txt'))}", code)
+  finally:
+    for s, handler in previous.items():
+      signal.signal(s, handler)
+  return failure
+
+
+def _last_error(path: str) -> str:
+  """The child's last `error:` line (launch.py's one-line errors), else its last line."""
+  with open(path, errors="replace") as f:
+    lines = [l.strip() for l in f.read().replace("\r", "\n").splitlines() if l.strip()]
+  errors = [l for l in lines if l.startswith("error:")]
+  return (errors or lines or ["(no output)"])[-1]

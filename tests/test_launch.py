@@ -111,3 +111,36 @@ def test_signal_spread_shows_the_logistic_function_losing_the_input(mnist_dir):
   assert set(f6) == {"scaled_tanh", "logistic", "relu"}
   # Slope 0.25 against 1.14 at each of six squashing layers: orders of magnitude less spread.
   assert 0 < f6["logistic"] < f6["scaled_tanh"] / 100
+
+
+@pytest.mark.slow
+def test_sweep_workers_train_each_program_pinned_and_agree_with_one_process(mnist_dir, tmp_path):
+  """--sweep_workers=2: each program in its own process pinned to one core, a log per program,
+  the summary at the end; the numbers those of the one-process sweep (error counts exactly,
+  losses to float32 rounding: a worker vmaps both lanes on one device, the one-process sweep
+  shards them over two)."""
+  args = ("--sweep=smoke", "--seeds=2", f"--mnist_dir={mnist_dir}", "--epochs=1",
+          "--set=train_size=1000", "--set=sdlm_samples=50", "--set=init=fan_in", "--noprogress")
+  one = launch(*args, f"--workdir={tmp_path / 'one'}")
+  assert one.returncode == 0, one.stderr
+  two = launch(*args, f"--workdir={tmp_path / 'two'}", "--sweep_workers=2")
+  assert two.returncode == 0, two.stderr
+  assert "started on core 0" in two.stdout and "started on core 1" in two.stdout
+  for name in ("c3_partial", "c3_full", "pool_max"):
+    assert "pass  1/1" in (tmp_path / "two" / "logs" / f"{name}.txt").read_text()
+    a, b = (json.loads((tmp_path / d / name / "results.json").read_text())["lanes"]
+            for d in ("one", "two"))
+    assert [p["test_error"] for l in a for p in l["passes"]] == [
+        p["test_error"] for l in b for p in l["passes"]]
+    np.testing.assert_allclose([p["test_loss"] for l in a for p in l["passes"]],
+                               [p["test_loss"] for l in b for p in l["passes"]], rtol=1e-5)
+  rows = json.loads((tmp_path / "two" / "summary.json").read_text())["experiments"]
+  assert {r["experiment"] for r in rows} == {"c3_partial", "c3_full", "pool_max"}
+  again = launch(*args, f"--workdir={tmp_path / 'two'}", "--sweep_workers=2")
+  assert again.returncode == 0 and again.stdout.count("done already, skipped") == 3
+
+
+def test_sweep_workers_beyond_the_cores_is_one_clear_error(tmp_path):
+  r = launch("--sweep=smoke", "--sweep_workers=999", f"--workdir={tmp_path / 'w'}")
+  assert r.returncode == 2 and "--sweep_workers=999" in r.stderr and "Traceback" not in r.stderr
+  assert not (tmp_path / "w").exists()
