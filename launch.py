@@ -150,15 +150,16 @@ def _summary(results) -> None:
 
 
 def _set_xla_flags(configs):
-  """Before JAX's backend starts: XLA CPU flags for every run, one CPU device per core when
-  several models train together (a single model runs slower on a split host), XLA CPU's
-  YNNPACK fusions off when every batch is large, the determinism flag; then jax.distributed
-  when several processes run."""
-  devices.cpu_flags()
-  if max(config_lib.lane_count(c) for c in configs) > 1:
-    devices.split_host()
-  if all(c.batch_size >= devices.IM2COL_MAX_BATCH for c in configs):
-    devices.large_batch_flags()
+  """Before JAX's backend starts: unless an accelerator will run the model, XLA CPU flags for
+  every run, one CPU device per core when several models train together (a single model runs
+  slower on a split host), XLA CPU's YNNPACK fusions off when every batch is large; the
+  determinism flag; then jax.distributed when several processes run."""
+  if not devices.accelerator_expected():   # XLA CPU heuristics, measured on CPU only
+    devices.cpu_flags()
+    if max(config_lib.lane_count(c) for c in configs) > 1:
+      devices.split_host()
+    if all(c.batch_size >= devices.IM2COL_MAX_BATCH for c in configs):
+      devices.large_batch_flags()
   if FLAGS.deterministic:
     # Read when the backend starts, which has not happened yet.
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")

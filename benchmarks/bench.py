@@ -46,13 +46,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]   # lenet_jax itself is pip-inst
 # backend starts): the seeds trained together on one XLA CPU device per core (a single model
 # runs ~20% slower on a split host, so the other rows keep one device), and batch 128 without
 # XLA CPU's YNNPACK fusions (which help at batch 1).
-# Every process also gets the XLA CPU flags launch.py sets for every run.
+# Every process also gets the XLA CPU flags launch.py sets for every run; on an accelerator,
+# like launch.py, none of them.
 from lenet_jax import devices  # pylint: disable=g-import-not-at-top
-devices.cpu_flags()
-if "--child=lanes" in sys.argv:
-  devices.split_host()
-elif "--child=b128" in sys.argv:
-  devices.large_batch_flags()
+if not devices.accelerator_expected():
+  devices.cpu_flags()
+  if "--child=lanes" in sys.argv:
+    devices.split_host()
+  elif "--child=b128" in sys.argv:
+    devices.large_batch_flags()
 
 import flax  # pylint: disable=g-import-not-at-top
 import flax.linen as nn

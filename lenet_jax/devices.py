@@ -1,6 +1,7 @@
 """How JAX sees the host's processors, set before JAX starts its backend."""
 from __future__ import annotations
 
+import importlib.util
 import os
 
 FLAG = "--xla_force_host_platform_device_count"
@@ -8,6 +9,21 @@ FLAG = "--xla_force_host_platform_device_count"
 # on CPU for small batches while XLA's own convolution wins for large ones (the same sums either
 # way; benchmarks/RESULTS.md).
 IM2COL_MAX_BATCH = 16
+
+
+# JAX's accelerator plugins (jax[cuda12], jax[cuda13], jax[rocm], jax[tpu]).
+ACCELERATOR_PLUGINS = ("jax_cuda12_plugin", "jax_cuda13_plugin", "jax_rocm60_plugin",
+                       "jax_rocm7_plugin", "libtpu")
+
+
+def accelerator_expected() -> bool:
+  """Whether JAX will run on an accelerator, decided without starting its backend (the CPU
+  flags below must be set before that): JAX_PLATFORMS if set, else whether an accelerator
+  plugin is installed. On an accelerator the CPU heuristics are left out."""
+  platforms = os.environ.get("JAX_PLATFORMS", "").strip()
+  if platforms:
+    return platforms.split(",")[0].strip() not in ("cpu", "")
+  return any(importlib.util.find_spec(m) is not None for m in ACCELERATOR_PLUGINS)
 
 
 def _add_xla_flag(flag: str, value) -> None:

@@ -60,3 +60,20 @@ def test_region_analysis_removes_the_weight_copies_from_the_training_loop():
     return re.findall(r"^  %copy[.\d]* = (f32\[[\d,]+\])", text, re.M)
   assert "f32[5,5,16,120]" in copied(False)
   assert "f32[5,5,16,120]" not in copied(True)
+
+
+def test_accelerator_expected_from_jax_platforms_or_installed_plugins(monkeypatch):
+  monkeypatch.setenv("JAX_PLATFORMS", "cuda")
+  assert devices.accelerator_expected()
+  monkeypatch.setenv("JAX_PLATFORMS", "tpu,cpu")
+  assert devices.accelerator_expected()
+  monkeypatch.setenv("JAX_PLATFORMS", "cpu")
+  assert not devices.accelerator_expected()
+  monkeypatch.delenv("JAX_PLATFORMS")
+  import importlib.util
+  real = importlib.util.find_spec
+  monkeypatch.setattr(importlib.util, "find_spec",
+                      lambda m: object() if m == "jax_cuda12_plugin" else real(m))
+  assert devices.accelerator_expected()
+  monkeypatch.setattr(importlib.util, "find_spec", lambda m: None)
+  assert not devices.accelerator_expected()
