@@ -83,6 +83,7 @@ def paper_config() -> ml_collections.ConfigDict:
   c.batch_size = 1
   c.steps_per_call = 0              # optimiser steps per jitted call; 0 = chosen from batch_size
   c.eval_batch_size = 0               # images per evaluation batch; 0 = 10 on CPU, 1000 elsewhere
+  c.train_eval = "every_pass"       # the training set's error after every_pass | last_pass
   # Reliability.
   c.expect_stall = False            # a run stuck at chance is this experiment's result, not an error
   c.checkpoint_every = 10000        # optimiser steps between mid-pass checkpoints (0: per pass)
@@ -111,6 +112,7 @@ CHOICES = {
     "sdlm_output_curvature": ("exact", "constant"),
     "sdlm_subsample_curvature": ("per_connection", "window_sum"),
     "train_subset": ("first", "random"),
+    "train_eval": ("every_pass", "last_pass"),
 }
 MAX_SEED = 2**31 - 1   # lanes carry their seeds as int32
 

@@ -42,6 +42,20 @@ def test_results_json(mnist_dir, tmp_path):
   assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]
 
 
+def test_train_eval_last_pass_measures_the_training_set_once(mnist_dir, tmp_path):
+  # The same training: the on-the-fly error and the test error of every pass, and the
+  # training-set error of the last pass, equal those of the run that measures it every pass.
+  every = train.train_and_evaluate(small_config(mnist_dir, epochs=2), str(tmp_path / "a"),
+                                   progress=False)
+  last = train.train_and_evaluate(small_config(mnist_dir, epochs=2, train_eval="last_pass"),
+                                  str(tmp_path / "b"), progress=False)
+  a, b = every["passes"], last["passes"]
+  assert "train_error" in a[0] and "train_error" not in b[0] and "train_loss" not in b[0]
+  for k in ("train_error_online", "train_loss_online", "test_error", "test_loss"):
+    assert [p[k] for p in a] == [p[k] for p in b], k
+  assert (b[1]["train_error"], b[1]["train_loss"]) == (a[1]["train_error"], a[1]["train_loss"])
+
+
 @pytest.mark.slow
 def test_same_seed_same_numbers(mnist_dir, tmp_path):
   a = train.train_and_evaluate(small_config(mnist_dir), str(tmp_path / "a"), progress=False)
