@@ -52,6 +52,8 @@ flags.DEFINE_string("sweep", None, "Run a named list of experiments (lenet_jax/s
 flags.DEFINE_integer("sweep_workers", 1, "A sweep's programs trained this many at a time, each "
                      "in its own process pinned to one CPU core (0: one per core). On CPU two "
                      "pinned processes train faster than one over both cores.")
+flags.DEFINE_integer("cpu_core", None, "Pin this process to one CPU core before JAX starts, so "
+                     "that XLA sees one device (what each --sweep_workers process does).")
 flags.DEFINE_string("sweep_program", None, "(internal) the one program of --sweep a worker "
                     "process trains.")
 flags.DEFINE_string("workdir", None, "Where results are written (default runs/EXPERIMENT).")
@@ -224,22 +226,28 @@ def run_sweep(name: str) -> None:
   _exit(0)
 
 
-def _worker_command(label: str) -> list[str]:
-  """This command line as one worker of the sweep that trains the program `label`."""
+def _worker_command(label: str, core: int) -> list[str]:
+  """This command line as the worker of the sweep that trains the program `label` on `core`."""
+  ours = ("--sweep_workers", "--sweep_program", "--cpu_core")
   argv, skip = [], False
   for arg in sys.argv[1:]:
-    if skip or arg.startswith(("--sweep_workers", "--sweep_program", "--progress",
-                               "--noprogress")):
-      skip = arg in ("--sweep_workers", "--sweep_program")   # the value is the next argument
+    if skip or arg.startswith((*ours, "--progress", "--noprogress")):
+      skip = arg in ours   # the value is the next argument
       continue
     argv.append(arg)
   return [sys.executable, os.path.abspath(sys.argv[0]), *argv, "--sweep_workers=1",
-          f"--sweep_program={label}", "--noprogress"]
+          f"--sweep_program={label}", f"--cpu_core={core}", "--noprogress"]
 
 
 def main(argv):
   if len(argv) > 1:
     _fail(f"unexpected arguments {argv[1:]}; flags are written --name=value")
+  if FLAGS.cpu_core is not None:
+    # Before JAX starts any thread: every thread it starts inherits the mask.
+    try:
+      os.sched_setaffinity(0, {FLAGS.cpu_core})
+    except (OSError, ValueError) as e:
+      _fail(f"--cpu_core={FLAGS.cpu_core}: {e}; give one of {sorted(os.sched_getaffinity(0))}")
   if not FLAGS["verbosity"].present:
     # absl logs at INFO by default: XLA backend probing and every orbax checkpoint step. What
     # is logged goes to the workdir's log.txt; the terminal shows lenet_jax's own lines (orbax

@@ -593,11 +593,10 @@ def _timed_pass(args, name: str, workdir: str, core) -> dict:
   import subprocess
   argv = [sys.executable, str(REPO_ROOT / "launch.py"), f"--experiment={name}",
           f"--seeds={args.sweep_seeds}", "--epochs=2", f"--mnist_dir={args.mnist_dir}",
-          f"--workdir={workdir}", "--noprogress", "--overwrite", *args.sweep_args.split()]
-  pin = None if core is None else (lambda: os.sched_setaffinity(0, {core}))
+          f"--workdir={workdir}", "--noprogress", "--overwrite", *args.sweep_args.split(),
+          *([] if core is None else [f"--cpu_core={core}"])]
   t0 = time.perf_counter()
-  child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           preexec_fn=pin, cwd=REPO_ROOT)
+  child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO_ROOT)
   return {"child": child, "t0": t0, "workdir": workdir, "name": name}
 
 

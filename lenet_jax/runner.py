@@ -141,12 +141,14 @@ def todo_labels(names: list[str], configs: list, root: str, overwrite: bool = Fa
   return ["+".join(m) for m, _ in plan([names[i] for i in todo], [configs[i] for i in todo])]
 
 
-def run_workers(labels: Sequence[str], command: Callable[[str], list[str]], root: str,
+def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]], root: str,
                 cores: Sequence[int], env: dict) -> Optional[tuple[str, int]]:
   """Trains the programs `labels` in child processes, one per core of `cores` at a time, each
   pinned to its core (so XLA sees one device; lenet_jax.devices.split_host): on CPU two pinned
   processes train more images per second than one process over both cores (benchmarks/
-  RESULTS.md). command(label) is a child's argv; its output goes to root/logs/LABEL.txt.
+  RESULTS.md). command(label, core) is the argv of a child that pins itself to core (a fork
+  that pinned it would run Python in a copy of this multithreaded process); its output goes to
+  root/logs/LABEL.txt.
   SIGINT or SIGTERM is passed on to the children, which checkpoint and stop. Returns None when
   every child succeeded, else (the first failure's message, its exit code); no new child starts
   after a failure."""
@@ -164,9 +166,8 @@ def run_workers(labels: Sequence[str], command: Callable[[str], list[str]], root
         if core not in running and pending and failure is None:
           label = pending.pop(0)
           out = open(os.path.join(root, "logs", f"{label}.txt"), "a")
-          child = subprocess.Popen(
-              command(label), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-              preexec_fn=lambda c=core: os.sched_setaffinity(0, {c}))
+          child = subprocess.Popen(command(label, core), stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, env=env)
           out.close()
           running[core] = (label, child, time.time())
           log(f"{label}: started on core {core} (log {os.path.join(root, 'logs', label)}.txt)")

@@ -144,3 +144,9 @@ def test_sweep_workers_beyond_the_cores_is_one_clear_error(tmp_path):
   r = launch("--sweep=smoke", "--sweep_workers=999", f"--workdir={tmp_path / 'w'}")
   assert r.returncode == 2 and "--sweep_workers=999" in r.stderr and "Traceback" not in r.stderr
   assert not (tmp_path / "w").exists()
+
+
+def test_cpu_core_out_of_range_is_one_clear_error(tmp_path):
+  r = launch("--experiment=c3_partial", "--cpu_core=999", f"--workdir={tmp_path / 'w'}")
+  assert r.returncode == 2 and "--cpu_core=999" in r.stderr and "Traceback" not in r.stderr
+  assert not (tmp_path / "w").exists()
