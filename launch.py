@@ -37,6 +37,9 @@ threading.excepthook = lambda a: std_logging.getLogger("threads").error(
     "in thread %s", a.thread, exc_info=(a.exc_type, a.exc_value, a.exc_traceback))
 sys.unraisablehook = lambda u: std_logging.getLogger("unraisable").error(
     "%s: %r", u.err_msg or "unraisable", u.exc_value)
+# A log that cannot be written (log.txt on a full disk) is dropped, without the traceback
+# Python's logging would print for it; the run's own error says what failed.
+std_logging.raiseExceptions = False
 
 from absl import app, flags, logging  # noqa: E402 (after the handler, which must come first)
 

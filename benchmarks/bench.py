@@ -544,7 +544,8 @@ def in_child(args, child: str, **overrides) -> dict:
   values = dict(vars(args), **overrides)
   cmd = [sys.executable, str(Path(__file__).resolve()), f"--child={child}"] + [
       f"--{k}={v}" for k, v in values.items()
-      if k not in ("json", "child", "pairs", "lane_groups")]
+      if k not in ("json", "child", "pairs", "lane_groups") and not k.startswith(
+          ("predict_", "sweep_"))]
   out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
   return json.loads(out.strip().splitlines()[-1])
 
