@@ -161,7 +161,7 @@ def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]],
       child.send_signal(signum)
   previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
   try:
-    while pending or running:
+    while running or (pending and failure is None):
       for core in cores:
         if core not in running and pending and failure is None:
           label = pending.pop(0)

@@ -150,3 +150,27 @@ def test_cpu_core_out_of_range_is_one_clear_error(tmp_path):
   r = launch("--experiment=c3_partial", "--cpu_core=999", f"--workdir={tmp_path / 'w'}")
   assert r.returncode == 2 and "--cpu_core=999" in r.stderr and "Traceback" not in r.stderr
   assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_sweep_with_workers_stops_them_and_the_sweep_resumes(mnist_dir, tmp_path):
+  import signal
+  import time
+  args = (sys.executable, "launch.py", "--sweep=smoke", "--seeds=2", f"--mnist_dir={mnist_dir}",
+          "--epochs=2", "--set=train_size=3000", "--set=sdlm_samples=50", "--noprogress",
+          f"--workdir={tmp_path}", "--sweep_workers=2")
+  sweep = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+  logs = tmp_path / "logs"
+  deadline = time.time() + 120
+  while time.time() < deadline and not (
+      logs.exists() and sum("pass" in f.read_text() for f in logs.glob("*.txt")) >= 1):
+    time.sleep(0.5)
+  sweep.send_signal(signal.SIGTERM)
+  out, err = sweep.communicate(timeout=300)
+  assert sweep.returncode == 130, (out[-2000:], err[-2000:])
+  assert "Traceback" not in err and [l for l in err.splitlines() if l.startswith("error:")], err
+  again = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+  assert again.returncode == 0, again.stderr[-2000:]
+  rows = json.loads((tmp_path / "summary.json").read_text())["experiments"]
+  assert {r["experiment"] for r in rows} == {"c3_partial", "c3_full", "pool_max"}
