@@ -193,5 +193,5 @@ def _last_error(path: str) -> str:
   """The child's last `error:` line (launch.py's one-line errors), else its last line."""
   with open(path, errors="replace") as f:
     lines = [l.strip() for l in f.read().replace("\r", "\n").splitlines() if l.strip()]
-  errors = [l for l in lines if l.startswith("error:")]
+  errors = [l[len("error:"):].strip() for l in lines if l.startswith("error:")]
   return (errors or lines or ["(no output)"])[-1]
