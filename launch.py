@@ -212,6 +212,9 @@ def run_sweep(name: str) -> None:
   try:
     if workers > 1 and not FLAGS.sweep_program:
       labels = runner.todo_labels(names, configs, root, FLAGS.overwrite)
+      if labels:   # the data read once here, so that a bad file fails before anything is written
+        from lenet_jax import data
+        data.load_mnist(configs[0].mnist_dir or None, train_size=1)
       failure = runner.run_workers(labels, _worker_command, root, cores[:workers], env)
       if failure:
         print(f"error: {failure[0]}", file=sys.stderr)
