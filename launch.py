@@ -215,7 +215,9 @@ def run_sweep(name: str) -> None:
       if labels:   # the data read once here, so that a bad file fails before anything is written
         from lenet_jax import data
         data.load_mnist(configs[0].mnist_dir or None, train_size=1)
-      failure = runner.run_workers(labels, _worker_command, root, cores[:workers], env)
+      failure = runner.run_workers(
+          labels, _worker_command, root, cores[:workers], env,
+          on_done=lambda: runner.write_finished_summary(names, configs, root))
       if failure:
         print(f"error: {failure[0]}", file=sys.stderr)
         _exit(failure[1])

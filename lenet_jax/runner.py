@@ -141,14 +141,23 @@ def todo_labels(names: list[str], configs: list, root: str, overwrite: bool = Fa
   return ["+".join(m) for m, _ in plan([names[i] for i in todo], [configs[i] for i in todo])]
 
 
+def write_finished_summary(names: list[str], configs: list, root: str) -> None:
+  """root/summary.* of the experiments of the sweep that have finished so far."""
+  done = [(n, finished(os.path.join(root, n), c)) for n, c in zip(names, configs)]
+  done = [(n, r) for n, r in done if r is not None]
+  if done and is_primary():
+    summary.write_summary(done, root)
+
+
 def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]], root: str,
-                cores: Sequence[int], env: dict) -> Optional[tuple[str, int]]:
+                cores: Sequence[int], env: dict,
+                on_done: Callable[[], None] = lambda: None) -> Optional[tuple[str, int]]:
   """Trains the programs `labels` in child processes, one per core of `cores` at a time, each
   pinned to its core (so XLA sees one device; lenet_jax.devices.split_host): on CPU two pinned
   processes train more images per second than one process over both cores (benchmarks/
   RESULTS.md). command(label, core) is the argv of a child that pins itself to core (a fork
   that pinned it would run Python in a copy of this multithreaded process); its output goes to
-  root/logs/LABEL.txt.
+  root/logs/LABEL.txt; on_done() runs after each child that succeeded (the summary so far).
   SIGINT or SIGTERM is passed on to the children, which checkpoint and stop. Returns None when
   every child succeeded, else (the first failure's message, its exit code); no new child starts
   after a failure."""
@@ -179,6 +188,7 @@ def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]],
         minutes = (time.time() - start) / 60
         if child.returncode == 0:
           log(f"{label}: finished in {minutes:.1f} min")
+          on_done()
         elif failure is None:
           code = 130 if child.returncode in (130, -signal.SIGINT, -signal.SIGTERM) else 2
           failure = (f"{label} stopped with exit code {child.returncode} after {minutes:.1f} "
