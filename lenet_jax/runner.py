@@ -163,22 +163,26 @@ def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]],
   after a failure."""
   os.makedirs(os.path.join(root, "logs"), exist_ok=True)
   pending, running, failure = list(labels), {}, None   # running: core -> (label, Popen, start)
+  stop = []   # the signals received
 
   def forward(signum, frame):
     del frame
+    stop.append(signum)
     for _, child, _ in running.values():
       child.send_signal(signum)
   previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
   try:
-    while running or (pending and failure is None):
+    while running or (pending and failure is None and not stop):
       for core in cores:
-        if core not in running and pending and failure is None:
+        if core not in running and pending and failure is None and not stop:
           label = pending.pop(0)
           out = open(os.path.join(root, "logs", f"{label}.txt"), "a")
           child = subprocess.Popen(command(label, core), stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, env=env)
           out.close()
           running[core] = (label, child, time.time())
+          if stop:   # a signal that came while it started
+            child.send_signal(stop[-1])
           log(f"{label}: started on core {core} (log {os.path.join(root, 'logs', label)}.txt)")
       time.sleep(0.5)
       for core, (label, child, start) in list(running.items()):
@@ -196,6 +200,9 @@ def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]],
   finally:
     for s, handler in previous.items():
       signal.signal(s, handler)
+  if stop and failure is None:
+    failure = (f"{signal.Signals(stop[-1]).name} received: {len(pending)} program(s) not started; "
+               "rerun the same command to resume", 130)
   return failure
 
 
