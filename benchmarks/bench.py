@@ -49,6 +49,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]   # lenet_jax itself is pip-inst
 # Every process also gets the XLA CPU flags launch.py sets for every run; on an accelerator,
 # like launch.py, none of them.
 from lenet_jax import devices  # pylint: disable=g-import-not-at-top
+for _arg in sys.argv:
+  if _arg.startswith("--pin_core="):   # before JAX starts a thread, as launch.py --cpu_core
+    os.sched_setaffinity(0, {int(_arg.split("=", 1)[1])})
 if not devices.accelerator_expected():
   devices.cpu_flags()
   if "--child=lanes" in sys.argv:
@@ -132,6 +135,7 @@ def parse_args(argv=None):
   p.add_argument("--sweep_args", default="",
                  help="with --predict_sweep: more launch.py flags, space-separated "
                       "(--set=train_size=1000 for a quick check)")
+  p.add_argument("--pin_core", type=int, default=-1, help=argparse.SUPPRESS)  # read at import
   p.add_argument("--child", choices=("", "lanes", "b128", "b1"), default="",
                  help=argparse.SUPPRESS)
   p.add_argument("--seed", type=int, default=0)
@@ -486,6 +490,7 @@ ROWS = [
     ("flax_b1", "plain LeNet-5, Flax-examples loop"),
     ("torch_b1", "plain LeNet-5, PyTorch loop"),
     ("lenet_jax_b1_lanes", "lenet_jax paper model, N seeds in one program, b1"),
+    ("lenet_jax_b1_workers", "  N seeds per core, a pinned process each"),
     ("lenet_jax_b128_scanned", "lenet_jax paper model, train_steps (scanned)"),
     ("lenet_jax_b128_per_call", "lenet_jax paper model, train_step_at 1/call"),
     ("lenet_jax_b128_launch", "  the same, XLA flags as launch.py sets them"),
@@ -498,7 +503,7 @@ ROWS = [
 # (numerator, denominator) pairs printed as ratios of images/s.
 RATIOS = [
     ("lenet_jax_b1_scanned", "flax_b1"), ("lenet_jax_b1_scanned", "torch_b1"),
-    ("lenet_jax_b1_lanes", "lenet_jax_b1_scanned"),
+    ("lenet_jax_b1_lanes", "lenet_jax_b1_scanned"), ("lenet_jax_b1_workers", "lenet_jax_b1_lanes"),
     ("lenet_jax_b128_scanned", "flax_b128"), ("lenet_jax_b128_scanned", "torch_b128"),
     ("lenet_jax_b128_per_call", "flax_b128"), ("lenet_jax_b128_per_call", "torch_b128"),
     ("lenet_jax_b128_launch", "flax_b128"), ("lenet_jax_b128_launch", "torch_b128"),
@@ -537,6 +542,29 @@ def print_table(results):
   return ratios
 
 
+def pinned_workers(args) -> dict:
+  """--lanes seeds in each of one child process per core, each pinned to its core (one XLA
+  device), all at once: what `launch.py --sweep_workers` runs. Images/s summed over them."""
+  import json
+  import subprocess
+  cores = sorted(os.sched_getaffinity(0))
+  cmd = lambda core: [sys.executable, str(Path(__file__).resolve()), "--child=lanes",
+                      f"--pin_core={core}"] + [
+      f"--{k}={v}" for k, v in vars(args).items() if k not in (
+          "json", "child", "pairs", "lane_groups", "pin_core") and not k.startswith(
+          ("predict_", "sweep_"))]
+  children = [subprocess.Popen(cmd(c), stdout=subprocess.PIPE, text=True) for c in cores]
+  rows = [json.loads(ch.communicate()[0].strip().splitlines()[-1]) for ch in children]
+  if any(ch.returncode for ch in children):
+    raise SystemExit("a pinned worker failed")
+  total = sum(r["images_per_s"] for r in rows)
+  return dict(rows[0], batch=args.lanes * len(rows), images_per_s=total,
+              steps_per_s=total / (args.lanes * len(rows)),
+              steps_per_s_min=sum(r["steps_per_s_min"] for r in rows) / len(rows),
+              steps_per_s_max=sum(r["steps_per_s_max"] for r in rows) / len(rows),
+              workers=len(rows), per_worker_images_per_s=[r["images_per_s"] for r in rows])
+
+
 def in_child(args, child: str, **overrides) -> dict:
   """A row measured by a child process started with the XLA flags launch.py would set for it."""
   import json
@@ -544,7 +572,7 @@ def in_child(args, child: str, **overrides) -> dict:
   values = dict(vars(args), **overrides)
   cmd = [sys.executable, str(Path(__file__).resolve()), f"--child={child}"] + [
       f"--{k}={v}" for k, v in values.items()
-      if k not in ("json", "child", "pairs", "lane_groups") and not k.startswith(
+      if k not in ("json", "child", "pairs", "lane_groups", "pin_core") and not k.startswith(
           ("predict_", "sweep_"))]
   out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
   return json.loads(out.strip().splitlines()[-1])
@@ -704,6 +732,7 @@ def main(argv=None):
       ("lenet_jax_b1_scanned", lambda: bench_lenet_scanned(
           args, SMALL, steps[SMALL], dev["train_x"], dev["train_y"], rng)),
       ("lenet_jax_b1_lanes", lambda: in_child(args, "lanes")),
+      ("lenet_jax_b1_workers", lambda: pinned_workers(args)),
       ("flax_b1", lambda: bench_flax(args, SMALL, steps[SMALL], ds.train_x, ds.train_y, rng)),
       ("torch_b1", lambda: bench_torch(args, SMALL, steps[SMALL], ds.train_x, ds.train_y, rng)),
       ("lenet_jax_b128_scanned", lambda: bench_lenet_scanned(
@@ -724,6 +753,8 @@ def main(argv=None):
   for key, job in jobs:
     if key.startswith("torch") and torch is None:
       continue
+    if key == "lenet_jax_b1_workers" and devices.accelerator_expected():
+      continue   # CPU cores, one process each: not a way to share an accelerator
     t0 = time.perf_counter()
     results[key] = job()
     print(f"  measured {key} in {time.perf_counter() - t0:.1f}s", flush=True)
