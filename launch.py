@@ -222,7 +222,7 @@ def run_sweep(name: str) -> None:
         print(f"error: {failure[0]}", file=sys.stderr)
         _exit(failure[1])
     runner.run(names, configs, root, _train, only=FLAGS.sweep_program,
-               overwrite=FLAGS.overwrite and (workers == 1 or bool(FLAGS.sweep_program)))
+               overwrite=FLAGS.overwrite and workers == 1)   # the workers overwrote already
   except ValueError as e:
     _fail(str(e))
   if not multihost.is_primary() or FLAGS.sweep_program:

@@ -548,12 +548,8 @@ def pinned_workers(args) -> dict:
   import json
   import subprocess
   cores = sorted(os.sched_getaffinity(0))
-  cmd = lambda core: [sys.executable, str(Path(__file__).resolve()), "--child=lanes",
-                      f"--pin_core={core}"] + [
-      f"--{k}={v}" for k, v in vars(args).items() if k not in (
-          "json", "child", "pairs", "lane_groups", "pin_core") and not k.startswith(
-          ("predict_", "sweep_"))]
-  children = [subprocess.Popen(cmd(c), stdout=subprocess.PIPE, text=True) for c in cores]
+  children = [subprocess.Popen(_child_argv(args, "lanes") + [f"--pin_core={c}"],
+                               stdout=subprocess.PIPE, text=True) for c in cores]
   rows = [json.loads(ch.communicate()[0].strip().splitlines()[-1]) for ch in children]
   if any(ch.returncode for ch in children):
     raise SystemExit("a pinned worker failed")
@@ -565,16 +561,22 @@ def pinned_workers(args) -> dict:
               workers=len(rows), per_worker_images_per_s=[r["images_per_s"] for r in rows])
 
 
+def _child_argv(args, child: str, **overrides) -> list[str]:
+  """This benchmark's command line for a child measuring one row (`child`), with the options
+  that row reads."""
+  values = dict(vars(args), **overrides)
+  return [sys.executable, str(Path(__file__).resolve()), f"--child={child}"] + [
+      f"--{k}={v}" for k, v in values.items()
+      if k not in ("json", "child", "pairs", "lane_groups", "pin_core") and not k.startswith(
+          ("predict_", "sweep_"))]
+
+
 def in_child(args, child: str, **overrides) -> dict:
   """A row measured by a child process started with the XLA flags launch.py would set for it."""
   import json
   import subprocess
-  values = dict(vars(args), **overrides)
-  cmd = [sys.executable, str(Path(__file__).resolve()), f"--child={child}"] + [
-      f"--{k}={v}" for k, v in values.items()
-      if k not in ("json", "child", "pairs", "lane_groups", "pin_core") and not k.startswith(
-          ("predict_", "sweep_"))]
-  out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+  out = subprocess.run(_child_argv(args, child, **overrides), check=True, capture_output=True,
+                       text=True).stdout
   return json.loads(out.strip().splitlines()[-1])
 
 
@@ -650,7 +652,7 @@ def _collect(job) -> dict:
 
 
 def predict_sweep(args) -> dict:
-  """Times one pass of each representative experiment (as many at once as the sweep has
+  """Times two passes of each representative experiment (as many at once as the sweep has
   workers, pinned the same way), then predicts every experiment of the sweep as setup + passes x
   pass time (a representative's own numbers, else their medians) and the sweep as the longest
   worker's share when the programs are handed out in order to the first free worker."""
