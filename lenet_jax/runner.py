@@ -142,10 +142,11 @@ def todo_labels(names: list[str], configs: list, root: str, overwrite: bool = Fa
 
 
 def write_finished_summary(names: list[str], configs: list, root: str) -> None:
-  """root/summary.* of the experiments of the sweep that have finished so far."""
+  """root/summary.* of the experiments of the sweep that have finished so far, written by the
+  coordinator of run_workers (one process, which must not start XLA: _say)."""
   done = [(n, finished(os.path.join(root, n), c)) for n, c in zip(names, configs)]
   done = [(n, r) for n, r in done if r is not None]
-  if done and is_primary():
+  if done:
     summary.write_summary(done, root)
 
 
@@ -183,7 +184,7 @@ def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]],
           running[core] = (label, child, time.time())
           if stop:   # a signal that came while it started
             child.send_signal(stop[-1])
-          log(f"{label}: started on core {core} (log {os.path.join(root, 'logs', label)}.txt)")
+          _say(f"{label}: started on core {core} (log {os.path.join(root, 'logs', label)}.txt)")
       time.sleep(0.5)
       for core, (label, child, start) in list(running.items()):
         if child.poll() is None:
@@ -191,7 +192,7 @@ def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]],
         del running[core]
         minutes = (time.time() - start) / 60
         if child.returncode == 0:
-          log(f"{label}: finished in {minutes:.1f} min")
+          _say(f"{label}: finished in {minutes:.1f} min")
           on_done()
         elif failure is None:
           code = 130 if child.returncode in (130, -signal.SIGINT, -signal.SIGTERM) else 2
@@ -204,6 +205,12 @@ def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]],
     failure = (f"{signal.Signals(stop[-1]).name} received: {len(pending)} program(s) not started; "
                "rerun the same command to resume", 130)
   return failure
+
+
+def _say(message: str) -> None:
+  """print: multihost.log would ask jax.process_index(), which starts XLA's threads in this
+  process, and JAX then warns of a deadlock at each fork of a child."""
+  print(message, flush=True)
 
 
 def _last_error(path: str) -> str:

@@ -126,6 +126,7 @@ def test_sweep_workers_train_each_program_pinned_and_agree_with_one_process(mnis
   two = launch(*args, f"--workdir={tmp_path / 'two'}", "--sweep_workers=2")
   assert two.returncode == 0, two.stderr
   assert "started on core 0" in two.stdout and "started on core 1" in two.stdout
+  assert "os.fork()" not in two.stderr   # the coordinator starts no XLA threads before forking
   for name in ("c3_partial", "c3_full", "pool_max"):
     assert "pass  1/1" in (tmp_path / "two" / "logs" / f"{name}.txt").read_text()
     a, b = (json.loads((tmp_path / d / name / "results.json").read_text())["lanes"]
