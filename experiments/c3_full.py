@@ -4,15 +4,12 @@ and breaks symmetry, so that maps learn different features.
 
   python launch.py --experiment=c3_full --mnist_dir=../shared/data/mnist
 
-Measured (2-core AMD EPYC CPU, JAX 0.10.2, 2026-11-27, commit 80fd5ef, seed 0, 20 passes):
-1.06% test error (106 errors; training 0.38%), 22.7 min sharing the CPU with three other runs;
-c3_partial on seeds 0-2: 1.00%, 1.06%, 1.10%. At one seed the difference is inside the
-seed-to-seed spread. (With the earlier mu = 0.1: 1.26%, c3_partial seed 0 1.08%.)
-
-Measured by `launch.py --sweep=paper_ablations --seeds=5 --mnist_dir=../shared/data/mnist`
-(seeds 0-4, 20 passes, 2-core AMD EPYC CPU, JAX 0.10.2, 2026-11-28): test error 1.04 ± 0.10%
-over 5 seeds (min 0.88, max 1.14), training error 0.39%. c3_partial in the same sweep: 1.05 ±
-0.05%. (results/sweep_paper_ablations/)
+Measured by `launch.py --sweep=paper_ablations --seeds=5 --mnist_dir=../shared/data/mnist
+--sweep_workers=2 --set=train_eval=last_pass` (seeds 0-4, 20 passes, 2-core Intel Xeon CPU, JAX
+0.10.2, 2026-12-01, commit c7cfc4c): test error 1.06 ± 0.07% over 5 seeds (min 0.97, max 1.14),
+training error 0.38%; c3_partial in the same sweep 1.02 ± 0.10% (results/sweep_ablations_v3/). From
+the earlier recipe (sdlm_refresh: +-2.4/F, h refreshed in pass 1; results/sweep_paper_ablations/):
+1.04 ± 0.10% against 1.05 ± 0.05%.
 """
 from lenet_jax.config import paper_config
 

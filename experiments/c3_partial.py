@@ -15,7 +15,9 @@ Measured (as sdlm_paper_mu025, the same config, in `--sweep=sdlm_verdict --seeds
 0-4, 20 passes, 2-core Intel Xeon CPU, JAX 0.10.2, 2026-12-01, commit c30afb8): test error
 1.03 +- 0.11% (min 0.92, max 1.21), training error 0.38%. results/sdlm_verdict/. Since 883b8c5
 the initialisation's bound is computed on the host, which moves the last bits of the initial
-weights (up to 7e-9); the ablation sweep's c3_partial row re-measures the recipe at that code.
+weights (up to 7e-9). Re-measured at that code in the ablation sweep (commit c7cfc4c, the five
+lanes on one core): 1.02 +- 0.10% (min 0.94, max 1.20), training error 0.39%,
+results/sweep_ablations_v3/.
 """
 from lenet_jax.config import paper_config
 
