@@ -62,6 +62,9 @@ def paper_config() -> ml_collections.ConfigDict:
   # True: h also re-estimated after 1, 2, 4, 8, ... steps of pass 1 (17 more estimates), which
   # the +-2.4/F initialisation needs (experiments/sdlm_refresh.py); the paper's is False.
   c.sdlm_first_pass_refresh = False
+  # When h is estimated: every_pass (the paper: before each pass, held fixed during it) | once
+  # (the authors' Lush demo, lenet5.lsh: compute-diaghessian once, before training).
+  c.sdlm_hessian = "every_pass"
   # Where the h recursion starts: exact (the diagonal of RBF + loss w.r.t. F6's outputs) |
   # constant (the authors' code: the correct class's squared-distance curvature, 2, the log-add
   # term of Eq. 9 not back-propagated; RBF outputs only).
@@ -111,6 +114,7 @@ CHOICES = {
     "optimizer": ("sdlm", "sgd", "adam"),
     "sdlm_output_curvature": ("exact", "constant"),
     "sdlm_subsample_curvature": ("per_connection", "window_sum"),
+    "sdlm_hessian": ("every_pass", "once"),
     "train_subset": ("first", "random"),
     "train_eval": ("every_pass", "last_pass"),
 }

@@ -129,7 +129,8 @@ class _Pass:
 
 def _refresh_and_record(p: _Pass, state, epoch, records):
   """SDLM's h before the pass, and what it means for each lane's rates (in its record)."""
-  state = p.programs.refresh(state, *p.splits["train"], epoch, 0)
+  if epoch == 0 or p.config.sdlm_hessian == "every_pass":   # "once": pass 1's h, checkpointed
+    state = p.programs.refresh(state, *p.splits["train"], epoch, 0)
   eta = float(p.programs.recipe.schedule(int(host(state["step"])[0])))
   h = jax.tree.map(host, sdlm.get_hessian(state["opt_state"]))
   for k, r in enumerate(records):

@@ -199,3 +199,21 @@ def test_results_record_sdlm_per_pass_and_lane(mnist_dir, tmp_path):
             assert p["effective_lr_min"] == pytest.approx(p["eta"] / (0.02 + hmax), rel=1e-5)
             assert 0.0 <= s["share_in_paper_range"] <= 1.0
     assert r["lanes"][0]["passes"][0]["sdlm"] != r["lanes"][1]["passes"][0]["sdlm"]
+
+
+@pytest.mark.slow
+def test_hessian_once_keeps_the_estimate_of_pass_1(mnist_dir, tmp_path):
+    """sdlm_hessian=once (the authors' Lush demo) estimates h before pass 1 only, so pass 2
+    records pass 1's h and rates; every_pass (the paper) re-estimates it before pass 2."""
+    from conftest import small_config
+    from lenet_jax import train
+    runs = {}
+    for when in ("every_pass", "once"):
+        c = small_config(mnist_dir, epochs=2, init="lush", sdlm_mu=0.02, sdlm_hessian=when)
+        runs[when] = train.train_and_evaluate(c, str(tmp_path / when), progress=False)["passes"]
+    every, once = runs["every_pass"], runs["once"]
+    assert once[0]["sdlm"] == every[0]["sdlm"]          # the same first estimate
+    assert once[1]["sdlm"]["h"] == once[0]["sdlm"]["h"]
+    assert every[1]["sdlm"]["h"] != every[0]["sdlm"]["h"]
+    hmax = max(v["max"] for v in once[0]["sdlm"]["h"].values())
+    assert once[1]["effective_lr_min"] == pytest.approx(once[1]["eta"] / (0.02 + hmax), rel=1e-5)
