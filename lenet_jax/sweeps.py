@@ -16,7 +16,7 @@ SWEEPS: dict[str, list[str]] = {
     # Which reading of the paper's SDLM is LeNet-5 (RESULTS.md): the first two train as one
     # program (they differ only in mu, a lane field).
     "sdlm_verdict": ["sdlm_paper", "sdlm_paper_mu025", "sdlm_paper_authors", "sdlm_paper_once",
-                     "sdlm_refresh", "init_paper_text"],
+                     "sdlm_lush_demo", "sdlm_refresh", "init_paper_text"],
     # The paper's Figure 6: test error against training-set size.
     "figure6": ["train_15k", "train_30k", "c3_partial"],
 }
@@ -42,6 +42,7 @@ CHANGES: dict[str, str] = {
     "sdlm_paper_authors": "sdlm_paper + the authors' code's curvature choices",
     "sdlm_paper_mu025": "sdlm_paper with mu 0.25 (not 0.02)",
     "sdlm_paper_once": "sdlm_paper with h estimated once (authors' demo)",
+    "sdlm_lush_demo": "the authors' demo's SDLM: h once on 100, eta 1e-4",
     "sdlm_refresh": "+-2.4/F, mu 0.25, h refreshed 17 more times in pass 1",
     "init_paper_text": "+-2.4/F init with the paper's SDLM (saturates)",
 }
