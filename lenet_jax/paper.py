@@ -44,7 +44,7 @@ FIGURE9 = (  # (classifier, test error %, the experiment that reproduces it or N
 # and so are compared with its 0.95%; the paper gives no number for the ablations (Figure 6's
 # 15k/30k errors are plotted, not stated).
 _LENET5_READINGS = ("c3_partial", "sdlm_paper", "sdlm_paper_authors", "sdlm_paper_mu025",
-                    "sdlm_refresh", "init_paper_text")
+                    "sdlm_paper_once", "sdlm_lush_demo", "sdlm_refresh", "init_paper_text")
 REPORTED_TEST_ERROR = {**{name: TEST_ERROR for name in _LENET5_READINGS},
                        "distortions": DISTORTIONS_TEST_ERROR}
 
