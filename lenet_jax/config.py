@@ -18,8 +18,8 @@ def paper_config() -> ml_collections.ConfigDict:
   ../shared/reference/sdlm-init-evidence.md): the +-2.4/F initialisation (its first-pass rates
   fall outside the paper's stated range, and it saturates) and mu = 0.02 (from pass 2 on, h
   falls below mu and the rates reach eta/mu: most seeds blow up; the authors' demo's SDLM, h
-  once on 100 patterns and eta 1e-4, trains mu 0.02, 0.04 points worse, but departs from three more
-  of the paper's statements: experiments/sdlm_lush_demo.py). Marked DEVIATION below."""
+  once on 100 patterns and eta 1e-4, trains at mu 0.02, 0.04 points worse, but departs from
+  three more of the paper's statements: experiments/sdlm_lush_demo.py). Marked DEVIATION below."""
   c = ml_collections.ConfigDict()
   c.experiment = "c3_partial"
   c.seed = 0
