@@ -155,20 +155,12 @@ def _summary(results) -> None:
 
 
 def _set_xla_flags(configs):
-  """Before JAX's backend starts: unless an accelerator will run the model, XLA CPU flags for
-  every run, one CPU device per core when several models train together (a single model runs
-  slower on a split host), XLA CPU's YNNPACK fusions off when every batch is large; the
-  determinism flag; then jax.distributed when several processes run."""
-  if not devices.accelerator_expected():   # XLA CPU heuristics, measured on CPU only
-    devices.cpu_flags()
-    if max(config_lib.lane_count(c) for c in configs) > 1:
-      devices.split_host()
-    if all(c.batch_size >= devices.IM2COL_MAX_BATCH for c in configs):
-      devices.large_batch_flags()
-  if FLAGS.deterministic:
-    # Read when the backend starts, which has not happened yet.
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                               + " --xla_gpu_deterministic_ops=true").strip()
+  """Before JAX's backend starts: devices' XLA flag policy for these configs, then
+  jax.distributed when several processes run."""
+  devices.set_xla_flags(
+      many_models=max(config_lib.lane_count(c) for c in configs) > 1,
+      large_batches=all(c.batch_size >= devices.IM2COL_MAX_BATCH for c in configs),
+      deterministic=FLAGS.deterministic)
   try:
     if devices.start_distributed(FLAGS.distributed):
       _DISTRIBUTED.append(True)

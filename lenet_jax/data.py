@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import math
 import os
 import stat
@@ -17,6 +18,11 @@ import zlib
 import numpy as np
 
 ENV_VAR = "LENET_MNIST_DIR"
+# The four original MNIST files ship with the package (lenet_jax/mnist/README.md: source and
+# licence), checked against their SHA-256 sums on every load: a fresh clone needs no download.
+REPO_DIR = Path(__file__).resolve().parent / "mnist"
+TFDS = "tfds"   # the mnist_dir that selects tensorflow-datasets instead of a folder
+SUMS = "SHA256SUMS"
 
 FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -26,7 +32,8 @@ FILES = {
 # kind: (magic number, header length in bytes)
 _IDX = {"images": (2051, 16), "labels": (2049, 8)}
 _SIDE = 28
-_FIX = "point --mnist_dir (or LENET_MNIST_DIR) at a folder holding the four MNIST IDX files"
+_FIX = ("point --mnist_dir (or LENET_MNIST_DIR) at a folder holding the four MNIST IDX files, "
+        "or leave both unset for the copy in the repository")
 
 
 class MnistError(ValueError):
@@ -146,6 +153,7 @@ def load_idx_dir(mnist_dir: str | os.PathLike) -> dict[str, tuple[np.ndarray, np
     raise MnistError(
         f"MNIST folder {mnist_dir} lacks {', '.join(missing)}; {_FIX}.")
 
+  _check_sums(mnist_dir, paths.values())
   splits = {}
   for split, (image_name, label_name) in FILES.items():
     images = read_idx(paths[image_name], "images")
@@ -160,6 +168,31 @@ def load_idx_dir(mnist_dir: str | os.PathLike) -> dict[str, tuple[np.ndarray, np
       raise MnistError(f"{paths[image_name]} holds no images (its header says 0); {_FIX}.")
     splits[split] = (images, labels)
   return splits
+
+
+def _check_sums(mnist_dir: Path, paths) -> None:
+  """MnistError naming the file if one of `paths` that mnist_dir/SHA256SUMS lists (when there is
+  one) does not have its listed SHA-256: a damaged copy fails here, not as odd numbers later."""
+  try:
+    with open(mnist_dir / SUMS) as f:
+      listed = dict(reversed(line.split()) for line in f if len(line.split()) == 2)
+  except FileNotFoundError:
+    return
+  except (OSError, UnicodeDecodeError, ValueError) as e:
+    raise MnistError(f"{mnist_dir / SUMS} is unreadable ({e}); {_FIX}.") from None
+  for path in paths:
+    expected = listed.get(path.name)
+    if expected is None:
+      continue
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+      for piece in iter(lambda: f.read(_PIECE), b""):
+        h.update(piece)
+    if h.hexdigest() != expected.lower():
+      fix = ("restore it with `git checkout -- lenet_jax/mnist`" if mnist_dir.resolve() == REPO_DIR
+             else f"replace it with the original file, or remove its line from {SUMS}")
+      raise MnistError(f"{path}: its SHA-256 {h.hexdigest()[:12]}... is not the "
+                       f"{expected[:12]}... that {SUMS} lists (the file is damaged); {fix}.")
 
 
 # A small file of the MNIST copy tfds downloads (tensorflow_datasets/image_classification/
@@ -211,8 +244,8 @@ def load_tfds(
   Without a network and without MNIST prepared in tfds's data dir, fails within seconds (an
   MnistError naming --mnist_dir) rather than after tfds's download retries.
   """
-  fix = (f"Pass --mnist_dir=DIR or set {ENV_VAR}=DIR, DIR being a folder with the four MNIST "
-         "IDX files (../shared/data/mnist in this repo's CI)")
+  fix = (f"Leave --mnist_dir unset for the copy in the repository, or pass --mnist_dir=DIR or set "
+         f"{ENV_VAR}=DIR, DIR being a folder with the four MNIST IDX files")
   try:
     import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
 
@@ -291,7 +324,8 @@ def load_mnist(mnist_dir: str | os.PathLike | None = None, *, train_size: int = 
   """Loads, splits and preprocesses MNIST.
 
   Args:
-    mnist_dir: IDX folder; defaults to $LENET_MNIST_DIR, then to tfds.
+    mnist_dir: IDX folder, or "tfds" for tensorflow-datasets; defaults to $LENET_MNIST_DIR,
+      then to the copy in the repository (REPO_DIR).
     train_size: number of training images kept (0: all after validation).
     subset: "first" keeps the first `train_size` images, "random" a random
       subset drawn with `seed`, kept in the original order.
@@ -307,8 +341,8 @@ def load_mnist(mnist_dir: str | os.PathLike | None = None, *, train_size: int = 
     raise ValueError(f"subset must be 'first' or 'random', got {subset!r}")
 
   if mnist_dir is None:
-    mnist_dir = os.environ.get(ENV_VAR) or None
-  splits = load_tfds() if mnist_dir is None else load_idx_dir(mnist_dir)
+    mnist_dir = os.environ.get(ENV_VAR) or REPO_DIR
+  splits = load_tfds() if str(mnist_dir) == TFDS else load_idx_dir(mnist_dir)
   for split, (split_images, _) in splits.items():
     if not len(split_images):
       raise MnistError(f"the MNIST {split} split holds no images; {_FIX}.")

@@ -65,6 +65,24 @@ def large_batch_flags() -> None:
   _add_xla_flag(YNN_FLAG, "")
 
 
+def set_xla_flags(many_models: bool = False, large_batches: bool = False,
+                  deterministic: bool = False) -> None:
+  """The XLA flag policy of every entry point (launch.py, bench.py, the tests), in one place.
+  Unless an accelerator will run the model: the CPU flags for every run, one CPU device per core
+  when several models train together (a single model runs slower on a split host), YNNPACK's
+  fusions off when every batch is large. `deterministic`: deterministic reductions on GPU. Must
+  run before JAX's backend starts."""
+  if not accelerator_expected():   # XLA CPU heuristics, measured on CPU only
+    cpu_flags()
+    if many_models:
+      split_host()
+    if large_batches:
+      large_batch_flags()
+  if deterministic:
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                               + " --xla_gpu_deterministic_ops=true").strip()
+
+
 # Read by launch.py (the first is also read by jax.distributed itself).
 PROCESS_VARS = ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID")
 

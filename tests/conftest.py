@@ -6,7 +6,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The XLA flags launch.py sets for every run, before anything starts JAX's backend.
 from lenet_jax import devices  # noqa: E402
 devices.cpu_flags()
-MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
+MNIST_DIR = ROOT / "lenet_jax" / "mnist"   # the copy that ships with the package
 
 
 # results.json fields that differ between any two runs of the same config.
@@ -24,11 +24,11 @@ def untimed(obj):
 
 
 def require_mnist():
-  """The real MNIST files are part of the test setup (../shared/data/mnist): without them the
-  tests fail with the fix, rather than skip and pass silently."""
+  """The real MNIST files are part of the repository (lenet_jax/mnist): without them the tests
+  fail with the fix, rather than skip and pass silently."""
   if not MNIST_DIR.is_dir():
-    pytest.fail(f"MNIST IDX files not found at {MNIST_DIR}: place the four MNIST IDX files "
-                "there (the repository expects ../shared beside it)")
+    pytest.fail(f"MNIST IDX files not found at {MNIST_DIR}: restore them with "
+                "`git checkout -- lenet_jax/mnist`")
   return MNIST_DIR
 
 

@@ -589,13 +589,46 @@ def test_bad_env_var_dir_is_reported(tmp_path, monkeypatch):
     data.load_mnist()
 
 
-def test_tfds_used_without_dir_or_env(monkeypatch):
+def test_tfds_used_when_named(monkeypatch):
   monkeypatch.delenv(data.ENV_VAR, raising=False)
   fake = {"train": (small_images(20), small_labels(20)),
           "test": (small_images(5), small_labels(5))}
   monkeypatch.setattr(data, "load_tfds", lambda: fake)
-  m = data.load_mnist(validation=4)
+  m = data.load_mnist(data.TFDS, validation=4)
   assert len(m.train_y) == 16 and len(m.val_y) == 4 and len(m.test_y) == 5
+
+
+def test_repository_copy_is_the_default(monkeypatch):
+  # A fresh clone trains with no flag and no network: the files in lenet_jax/mnist.
+  forbid_tfds(monkeypatch)
+  monkeypatch.delenv(data.ENV_VAR, raising=False)
+  m = data.load_mnist(train_size=10)
+  assert m.test_x.shape == (10000, 32, 32, 1) and m.test_y[:10].tolist() == TEST_FIRST_LABELS
+
+
+def test_repository_copy_is_mnist():
+  # The class counts of MNIST's two splits as its authors' page and every MNIST loader give them,
+  # typed here independently of the files.
+  train = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+  test = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+  splits = data.load_idx_dir(data.REPO_DIR)
+  assert np.bincount(splits["train"][1]).tolist() == train
+  assert np.bincount(splits["test"][1]).tolist() == test
+  assert splits["train"][0].shape == (60000, 28, 28)
+
+
+def test_damaged_file_is_one_error_naming_it(tmp_path):
+  import shutil
+  copy = tmp_path / "mnist"
+  shutil.copytree(data.REPO_DIR, copy)
+  raw = bytearray((copy / "t10k-labels-idx1-ubyte.gz").read_bytes())
+  raw[100] ^= 1
+  (copy / "t10k-labels-idx1-ubyte.gz").write_bytes(bytes(raw))
+  with pytest.raises(MnistError) as info:
+    data.load_mnist(copy)
+  message = str(info.value)
+  for word in ["t10k-labels-idx1-ubyte.gz", "SHA-256", "SHA256SUMS", "damaged"]:
+    assert word in message, (word, message)
 
 
 # --- tfds, mocked: never touches the network ---------------------------------------------------
@@ -626,7 +659,7 @@ def test_load_tfds_mocked(tfds, tmp_path):
 def test_load_mnist_through_mocked_tfds(tfds, monkeypatch):
   monkeypatch.delenv(data.ENV_VAR, raising=False)
   with tfds.testing.mock_data(num_examples=9):
-    m = data.load_mnist(validation=3, train_size=4)
+    m = data.load_mnist(data.TFDS, validation=3, train_size=4)
   assert m.train_x.shape == (4, 32, 32, 1) and m.val_x.shape == (3, 32, 32, 1)
   assert m.test_x.shape == (9, 32, 32, 1) and m.test_y.dtype == np.int32
 
@@ -736,7 +769,7 @@ def offline_env(tmp_path):
 def test_load_tfds_without_network_fails_within_seconds(tmp_path):
   pytest.importorskip("tensorflow_datasets")
   code = ("from lenet_jax import data\n"
-          "try:\n  data.load_mnist()\n"
+          "try:\n  data.load_mnist(data.TFDS)\n"
           "except data.MnistError as e:\n  print(e)\n  raise SystemExit(3)\n")
   start = time.monotonic()
   try:
