@@ -22,7 +22,8 @@ import ml_collections
 import numpy as np
 
 from lenet_jax import data
-from lenet_jax.model import ACTIVATIONS, LeNet5
+from lenet_jax.layers import ACTIVATIONS
+from lenet_jax.model import LeNet5
 
 
 def get_config():

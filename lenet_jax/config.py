@@ -35,11 +35,16 @@ def paper_config() -> ml_collections.ConfigDict:
   # device's groups of lanes take turns within the same compiled call. 0 = all of them
   # (lenet_jax.train.lane_group).
   c.lane_group = 0
-  # Model (lenet_jax.model.LeNet5).
+  # Model (lenet_jax.networks): lenet5 | lenet5_local (C1, C3 unshared) | lenet4 | lenet1 |
+  # mlp (fully connected, `hidden` layers).
+  c.network = "lenet5"
+  c.hidden = ()                     # the MLP's hidden layer widths, e.g. (300,) or (300, 100)
   c.c3 = "partial"                  # partial (Table I) | full
   c.pooling = "trainable"           # trainable (subsample + squash) | avg | max
   c.activation = "scaled_tanh"      # scaled_tanh | logistic | relu
-  c.output = "rbf_bitmap"           # rbf_bitmap | rbf_random | linear
+  # rbf_bitmap | rbf_random (LeNet-5's F6 -> RBF) | squash (10 squashed units, +-1 targets) |
+  # linear (10 linear units, logits)
+  c.output = "rbf_bitmap"
   # fan_in: the paper's text, uniform in +-2.4/F (F the receiving unit's fan-in; biases and
   # subsampling coefficients too). lush: the authors' code, uniform in +-init_scale/sqrt(F),
   # biases 0, subsampling coefficients init_scale/2. flax_default: LeCun-normal, biases 0.
@@ -49,7 +54,9 @@ def paper_config() -> ml_collections.ConfigDict:
   c.init_scale = 1.0                # v of init=lush
   c.prototype_seed = 0              # seed of the rbf_random codes
   # Loss.
-  c.loss = "map"                    # map (Eq. 9) | mle (Eq. 8) | cross_entropy (linear output)
+  # map (Eq. 9) | mle (Eq. 8) | mse (squared error to +-1 targets, squash output) |
+  # cross_entropy (linear output)
+  c.loss = "map"
   c.map_j = paper.MAP_J
   # Optimiser.
   c.optimizer = "sdlm"              # sdlm | sgd | adam
@@ -94,7 +101,12 @@ def paper_config() -> ml_collections.ConfigDict:
   c.checkpoint_every = 10000        # optimiser steps between mid-pass checkpoints (0: per pass)
   c.checkpoint_keep = 3             # checkpoints kept in workdir/checkpoints
   # Data.
-  c.mnist_dir = ""                  # IDX folder; "" = $LENET_MNIST_DIR, else tensorflow-datasets
+  c.mnist_dir = ""                  # IDX folder | tfds; "" = $LENET_MNIST_DIR, else lenet_jax/mnist
+  c.input_version = "regular"       # regular (28x28) | deslant (20x20) | 16x16 (lenet_jax.versions)
+  # permuted: one fixed random order of the 784 pixels (seeded by permutation_seed, the same
+  # for training and test images), for the study note's section 1.1.
+  c.pixels = "regular"
+  c.permutation_seed = -1           # required (>= 0) with pixels=permuted
   c.train_size = 0                  # 0 = all 60,000
   c.train_subset = "first"          # first | random (seeded by `seed`)
   c.validation = 0                  # training images held out for validation (0 = off)
@@ -107,19 +119,25 @@ LANE_FIELDS = ("seed", "sdlm_mu", "map_j", "learning_rate")
 
 # The values each string field takes.
 CHOICES = {
+    "network": ("lenet5", "lenet5_local", "lenet4", "lenet1", "mlp"),
     "c3": ("partial", "full"),
     "pooling": ("trainable", "avg", "max"),
     "activation": ("scaled_tanh", "logistic", "relu"),
-    "output": ("rbf_bitmap", "rbf_random", "linear"),
+    "output": ("rbf_bitmap", "rbf_random", "squash", "linear"),
     "init": ("fan_in", "lush", "flax_default"),
-    "loss": ("map", "mle", "cross_entropy"),
+    "loss": ("map", "mle", "mse", "cross_entropy"),
     "optimizer": ("sdlm", "sgd", "adam"),
     "sdlm_output_curvature": ("exact", "constant"),
     "sdlm_subsample_curvature": ("per_connection", "window_sum"),
     "sdlm_hessian": ("every_pass", "once"),
     "train_subset": ("first", "random"),
     "train_eval": ("every_pass", "last_pass"),
+    "input_version": ("regular", "deslant", "16x16"),
+    "pixels": ("regular", "permuted"),
 }
+# The losses each output can be trained with.
+OUTPUT_LOSSES = {"rbf_bitmap": ("map", "mle"), "rbf_random": ("map", "mle"), "squash": ("mse",),
+                 "linear": ("cross_entropy",)}
 MAX_SEED = 2**31 - 1   # lanes carry their seeds as int32
 
 
@@ -205,14 +223,36 @@ def validate(config) -> None:
   _check(len(passes) == len(etas) - 1 and all(isinstance(n, int) and n >= 1 for n in passes),
          "sdlm_eta_passes", f"needs one whole number >= 1 per eta but the last ({len(etas) - 1} "
          f"for {len(etas)} etas), got {passes}", "give as many as sdlm_etas has entries, less one")
-  linear = config.output == "linear"
-  _check(linear == (config.loss == "cross_entropy"), "loss",
-         f"{config.loss} does not go with output={config.output} (the linear output gives "
-         "logits, the rbf outputs distances)",
-         "use loss=cross_entropy with output=linear, map or mle with an rbf output")
-  _check(not (linear and config.sdlm_output_curvature == "constant"), "sdlm_output_curvature",
+  _check(config.loss in OUTPUT_LOSSES[config.output], "loss",
+         f"{config.loss} does not go with output={config.output} (rbf outputs give distances, "
+         "squash squashed units, linear logits)",
+         "use map or mle with an rbf output, mse with squash, cross_entropy with linear")
+  _check(config.output in ("squash", "linear") or config.network in ("lenet5", "lenet5_local"),
+         "output", f"{config.output} needs LeNet-5's 84-unit F6; network={config.network} has none",
+         "use output=squash (with loss=mse) or output=linear (with loss=cross_entropy)")
+  _check(config.output.startswith("rbf") or config.sdlm_output_curvature == "exact",
+         "sdlm_output_curvature",
          "constant is the RBF distance's curvature and needs an rbf output",
-         "use sdlm_output_curvature=exact with output=linear")
+         "use sdlm_output_curvature=exact")
+  hidden = tuple(config.hidden)
+  _check(all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden),
+         "hidden", f"layer widths must be whole numbers >= 1, got {hidden}",
+         "e.g. --set=hidden=(300,)")
+  _check((config.network == "mlp") == bool(hidden), "hidden",
+         f"network={config.network} {'needs' if config.network == 'mlp' else 'takes no'} hidden "
+         f"layer widths, got {hidden}",
+         "e.g. --set=network=mlp --set=hidden=(300,)" if config.network == "mlp"
+         else "leave hidden=() for the LeNets")
+  permuted = config.pixels == "permuted"
+  _check(not permuted or config.permutation_seed >= 0, "permutation_seed",
+         f"pixels=permuted needs a permutation seed >= 0, got {config.permutation_seed}",
+         "e.g. --set=permutation_seed=0")
+  _check(not (permuted and config.input_version == "deslant"), "pixels",
+         "the pixel permutation is of the 784 pixels of a 28x28 image, and deslant gives 20x20",
+         "use input_version=regular or 16x16 with pixels=permuted")
+  _check(not (permuted and config.distort), "distort",
+         "a distortion moves neighbouring pixels, which a permutation has scattered",
+         "use distort=False with pixels=permuted")
   _number(config, "distort_shift", 0, 8)
   _number(config, "distort_scale", 0, 0.5)
   _number(config, "distort_squeeze", 0, 0.5)

@@ -17,6 +17,8 @@ import zlib
 
 import numpy as np
 
+from lenet_jax import versions
+
 ENV_VAR = "LENET_MNIST_DIR"
 # The four original MNIST files ship with the package (lenet_jax/mnist/README.md: source and
 # licence), checked against their SHA-256 sums on every load: a fresh clone needs no download.
@@ -296,22 +298,30 @@ def load_tfds(
         f"MNIST could not be loaded through tfds ({type(e).__name__}: {e}). {fix}.") from e
 
 
-def preprocess(images: np.ndarray) -> np.ndarray:
-  """uint8 (N, 28, 28) -> float32 (N, 32, 32, 1) as in LeCun et al. (1998).
+def preprocess(images: np.ndarray, side: int = 32) -> np.ndarray:
+  """uint8 (N, h, h) -> float32 (N, side, side, 1) as in LeCun et al. (1998).
 
-  The 2-pixel pad is background, and values are mapped linearly so that
-  background (0) is -0.1 and foreground (255) is 1.175. The paper says this
-  makes the mean roughly 0 and the variance roughly 1; on MNIST the mean is
-  0.03 but the standard deviation is only 0.35.
+  The pad to `side` (2 pixels for LeNet-5's 32x32 field) is background, and values are mapped
+  linearly so that background (0) is -0.1 and foreground (255) is 1.175. The paper says this
+  makes the mean roughly 0 and the variance roughly 1; on MNIST the mean is 0.03 but the
+  standard deviation is only 0.35. Every network of Figure 9 reads its input so scaled.
   """
   images = np.asarray(images)
-  padded = np.pad(images, ((0, 0), (2, 2), (2, 2)))
+  pad = side - images.shape[1]
+  if pad < 0 or pad % 2:
+    raise ValueError(f"cannot centre {images.shape[1]}x{images.shape[2]} images in a "
+                     f"{side}x{side} field")
+  padded = np.pad(images, ((0, 0), (pad // 2, pad // 2), (pad // 2, pad // 2)))
   x = np.float32(-0.1) + padded.astype(np.float32) * np.float32(1.275 / 255)
   return x[..., None]
 
 
+# The side of the images of each data version (lenet_jax.versions).
+IMAGE_SIDE = {"regular": 28, "deslant": 20, "16x16": 28}
+
+
 class Mnist(NamedTuple):
-  train_x: np.ndarray  # (N, 32, 32, 1) float32
+  train_x: np.ndarray  # (N, side, side, 1) float32
   train_y: np.ndarray  # (N,) int32
   test_x: np.ndarray
   test_y: np.ndarray
@@ -320,7 +330,9 @@ class Mnist(NamedTuple):
 
 
 def load_mnist(mnist_dir: str | os.PathLike | None = None, *, train_size: int = 0,
-               subset: str = "first", validation: int = 0, seed: int = 0) -> Mnist:
+               subset: str = "first", validation: int = 0, seed: int = 0,
+               version: str = "regular", permutation_seed: int | None = None,
+               side: int = 32) -> Mnist:
   """Loads, splits and preprocesses MNIST.
 
   Args:
@@ -332,6 +344,9 @@ def load_mnist(mnist_dir: str | os.PathLike | None = None, *, train_size: int = 
     validation: number of images held out from the END of the training set,
       before `train_size` applies.
     seed: seed for `subset="random"`.
+    version: the data version (lenet_jax.versions: regular, deslant, 16x16).
+    permutation_seed: if given, the 784 pixels of every image in one fixed random order.
+    side: the side of the field the images are centred in (the network's input).
   """
   if train_size < 0 or validation < 0:
     raise ValueError(
@@ -369,7 +384,11 @@ def load_mnist(mnist_dir: str | os.PathLike | None = None, *, train_size: int = 
     images, labels = images[index], labels[index]
 
   test_x, test_y = splits["test"]
+  if version != "regular" or permutation_seed is not None:
+    # The same version (and permutation) of every split: one function of the image alone.
+    perm = None if permutation_seed is None else versions.pixel_permutation(permutation_seed)
+    images, test_x, val_x = (versions.apply(version, v, perm) for v in (images, test_x, val_x))
   return Mnist(
-      preprocess(images), labels.astype(np.int32),
-      preprocess(test_x), test_y.astype(np.int32),
-      preprocess(val_x), val_y.astype(np.int32))
+      preprocess(images, side), labels.astype(np.int32),
+      preprocess(test_x, side), test_y.astype(np.int32),
+      preprocess(val_x, side), val_y.astype(np.int32))

@@ -26,11 +26,21 @@ def map_loss(distances, labels, j=DEFAULT_J):
   return jnp.mean(_correct(distances, labels) + penalty)
 
 
+def mse_loss(outputs, labels):
+  """Squared error of the 10 output units to targets +1 (the correct class) and -1 (the others),
+  summed over the units and averaged over the batch: how the paper's fully connected nets and
+  LeNets 1 and 4 were trained; the squashing function reaches +-1 at unit input (Appendix A)."""
+  targets = 2.0 * jax.nn.one_hot(labels, outputs.shape[1], dtype=outputs.dtype) - 1.0
+  return jnp.mean(jnp.sum(jnp.square(outputs - targets), axis=1))
+
+
 def cross_entropy(logits, labels):
   return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
 
 
-LOSSES = {"map": map_loss, "mle": mle_loss, "cross_entropy": cross_entropy}
+LOSSES = {"map": map_loss, "mle": mle_loss, "mse": mse_loss, "cross_entropy": cross_entropy}
+# Outputs whose largest score is the answer (the RBF outputs are distances: the smallest wins).
+LARGER_WINS = ("linear", "squash")
 
 
 def loss_fn(name: str, j: float = DEFAULT_J):
@@ -40,5 +50,5 @@ def loss_fn(name: str, j: float = DEFAULT_J):
 
 
 def predict(scores, output: str):
-  """The answer: smallest RBF distance, or largest logit for the linear output."""
-  return jnp.argmax(scores, axis=1) if output == "linear" else jnp.argmin(scores, axis=1)
+  """The answer: the smallest RBF distance, or the largest output unit."""
+  return jnp.argmax(scores, axis=1) if output in LARGER_WINS else jnp.argmin(scores, axis=1)

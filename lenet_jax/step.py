@@ -13,15 +13,17 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lenet_jax import distort, losses, sdlm
-from lenet_jax.model import LeNet5, head
+from lenet_jax import data, distort, losses, networks, sdlm
+from lenet_jax.model import Network, head
 
 
-def make_model(config) -> LeNet5:
-  return LeNet5(c3=config.c3, pooling=config.pooling, activation=config.activation,
-                output=config.output, weight_init=config.init,
-                prototype_seed=config.prototype_seed, init_scale=config.init_scale,
-                subsample_curvature=config.sdlm_subsample_curvature)
+def make_model(config) -> Network:
+  side = networks.input_side(config.network, data.IMAGE_SIDE[config.input_version])
+  return Network(network=config.network, hidden=tuple(config.hidden), side=side, c3=config.c3,
+                 pooling=config.pooling, activation=config.activation, output=config.output,
+                 weight_init=config.init, prototype_seed=config.prototype_seed,
+                 init_scale=config.init_scale,
+                 subsample_curvature=config.sdlm_subsample_curvature)
 
 
 def make_loss(config):
@@ -58,7 +60,7 @@ def eval_batch_size(config) -> int:
 class Recipe:
   """What a config fixes for every model trained with it."""
   config: Any
-  model: LeNet5
+  model: Network
   loss: Callable
   tx: optax.GradientTransformation
   schedule: Callable
@@ -79,7 +81,7 @@ def init(r: Recipe, seed, mu=None, j=None, lr=None):
   """The state of one model; mu, j and lr default to the config's."""
   c = r.config
   key = jax.random.PRNGKey(seed)
-  params = r.model.init(jax.random.fold_in(key, 0), jnp.zeros((1, 32, 32, 1)))["params"]
+  params = r.model.init(jax.random.fold_in(key, 0), jnp.zeros((1, *r.model.input_shape)))["params"]
   opt_state = r.tx.init(params)
   if c.optimizer == "sdlm":
     opt_state = optax.tree_utils.tree_set(opt_state, mu=jnp.float32(c.sdlm_mu if mu is None else mu))

@@ -1,4 +1,6 @@
-"""Constants of LeNet-5: the C3 connection table (Table I) and the fixed RBF output codes."""
+"""Constants of the networks: LeNet-5's C3 connection table (Table I), the connection tables
+chosen for LeNet-1 and LeNet-4 where the paper gives only counts, and the fixed RBF output
+codes."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,6 +25,38 @@ def c3_table(kind: str) -> np.ndarray:
   if kind == "full":
     return C3_FULL
   raise ValueError(f"unknown C3 connectivity {kind!r}; use 'partial' or 'full'")
+
+
+def _table(rows: str) -> np.ndarray:
+  return np.array([[c == "X" for c in row] for row in rows.split()], dtype=bool)
+
+
+# LeNet-1's H3 (LeCun et al. 1990, as the 1998 paper's LeNet-1): 12 maps, each reading one or
+# two of H2's 4 maps, 20 of the 48 possible kernels, in two almost independent halves (maps
+# 0-5 read H2 maps 0-1, maps 6-11 read maps 2-3). Which maps read one input is not published:
+# here the first two of each half (chosen; the counts are the paper's either way).
+LENET1_H3 = _table("""
+X.XXXX......
+.XXXXX......
+......X.XXXX
+.......XXXXX
+""")
+
+# LeNet-4's layers are published, its connectivity is not: both of its counts (about 17,000
+# parameters, 260,000 connections) hold only if C3 and the 120-unit layer are sparse. Chosen:
+# C3 map j reads 4 consecutive S2 maps (of 8, cyclically) from 2j mod 8 for j < 12 and 3 for
+# j >= 12 (60 of 128 kernels); F5 unit u reads 5 consecutive S4 maps (of 16) from u mod 16 for
+# u < 80 and 4 for u >= 80 (560 of 1,920). Parameters 16,998, connections 258,306.
+def _consecutive(n_in: int, n_out: int, width, step: int = 1) -> np.ndarray:
+  table = np.zeros((n_in, n_out), bool)
+  for j in range(n_out):
+    for i in range(width(j)):
+      table[(step * j + i) % n_in, j] = True
+  return table
+
+
+LENET4_C3 = _consecutive(8, 16, lambda j: 4 if j < 12 else 3, step=2)
+LENET4_F5 = _consecutive(16, 120, lambda u: 5 if u < 80 else 4)
 
 
 # Stylised 7x12 bitmaps of the digits after the paper's Figure 3: '#' = +1 (ink), '.' = -1.

@@ -307,9 +307,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
   """
   config_lib.validate(config)
   lanes = lanes_lib.lanes_of(config)
-  ds = data_lib.load_mnist(config.mnist_dir or None, train_size=config.train_size,
-                           subset=config.train_subset, validation=config.validation,
-                           seed=config.seed)
+  ds = load_data(config)
   n_train = ds.train_x.shape[0]
   if config.batch_size > n_train:
     raise config_lib.ConfigError(
@@ -390,6 +388,16 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
     if lock is not None:
       lock.release()
   return results
+
+
+def load_data(config) -> data_lib.Mnist:
+  """The splits `config` trains and measures on: its data version and pixel order, centred in
+  its network's input field."""
+  return data_lib.load_mnist(
+      config.mnist_dir or None, train_size=config.train_size, subset=config.train_subset,
+      validation=config.validation, seed=config.seed, version=config.input_version,
+      permutation_seed=config.permutation_seed if config.pixels == "permuted" else None,
+      side=step.make_model(config).side)
 
 
 def _log_to(workdir: str) -> logging.Handler:

@@ -199,7 +199,26 @@ def test_loss_fn_names():
                                **_tol(y))
     np.testing.assert_allclose(float(losses.loss_fn("cross_entropy")(yj, lj)),
                                ref_ce(y, labels), **_tol(y))
-    assert set(losses.LOSSES) == {"map", "mle", "cross_entropy"}
+    z = np.tanh(y / 10.0)
+    np.testing.assert_allclose(float(losses.loss_fn("mse")(jnp.asarray(z), lj)),
+                               ref_mse(z, labels), rtol=1e-5, atol=1e-6)
+    assert set(losses.LOSSES) == {"map", "mle", "mse", "cross_entropy"}
+
+
+def ref_mse(z, labels):
+    """Squared error to +1 at the correct class and -1 elsewhere, summed per pattern, loops."""
+    total = 0.0
+    for zi, t in zip(np.asarray(z, np.float64), labels):
+        total += sum((zi[k] - (1.0 if k == t else -1.0)) ** 2 for k in range(len(zi)))
+    return total / len(labels)
+
+
+def test_mse_hand_example_and_squash_answer():
+    # Two classes' outputs at their targets cost 0; one unit off by 0.5 costs 0.25.
+    z = jnp.asarray([[1.0, -1.0, -1.0], [-1.0, -1.0, 0.5]])
+    assert float(losses.mse_loss(z, jnp.asarray([0, 2]))) == pytest.approx((0.0 + 0.25) / 2)
+    # Squashed outputs: the largest unit is the answer.
+    np.testing.assert_array_equal(np.asarray(losses.predict(z, "squash")), [0, 2])
 
 
 def test_loss_fn_unknown_name():

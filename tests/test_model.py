@@ -23,8 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lenet_jax import model as model_lib
-from lenet_jax import tables
+from lenet_jax import layers, networks, tables
+from lenet_jax.config import CHOICES
 from lenet_jax.model import LeNet5, describe, run_stages
 
 A, S = 1.7159, 2.0 / 3.0
@@ -186,7 +186,7 @@ def test_describe_full_c3():
 
 def test_c5_is_a_convolution(paper_params):
     """C5 on a larger input gives maps larger than 1x1 (facts: not a dense layer)."""
-    c5 = model_lib.build_stages()[4]
+    c5 = networks.build_stages()[4]
     assert c5.name == "C5"
     x = np.random.default_rng(0).normal(size=(1, 7, 7, 16)).astype(np.float32)
     got = np.asarray(c5.apply(paper_params["C5"], jnp.asarray(x)))
@@ -228,7 +228,7 @@ def test_table_i_neighbourhood_structure():
 
 
 def test_c3_output_matches_loop_reference(paper_params):
-    stages = model_lib.build_stages()
+    stages = networks.build_stages()
     c3 = stages[2]
     assert c3.name == "C3"
     assert paper_params["C3"]["w"].shape == (5, 5, 60)
@@ -265,7 +265,7 @@ def test_c3_output_matches_loop_reference(paper_params):
 def test_c3_compact_weight_gradient_matches_numpy(paper_params, batch):
     """d(sum g * C3(x))/dw for the 60 connected kernels: for connection (i -> o) and tap (a, b),
     the sum over positions of g[o] times input map i shifted by (a, b); float64 NumPy."""
-    c3 = model_lib.build_stages()[2]
+    c3 = networks.build_stages()[2]
     rng = np.random.default_rng(5)
     x = rng.normal(size=(batch, 14, 14, 6))
     g = rng.normal(size=(batch, 10, 10, 16))
@@ -285,8 +285,8 @@ def test_c3_compact_weight_gradient_matches_numpy(paper_params, batch):
 @pytest.mark.parametrize("batch", [1, 20], ids=["im2col", "dense"])
 def test_c5_and_its_gradients_match_numpy(paper_params, batch):
     """C5 (one 5x5 window over S4's 16 maps) and its two gradients against a float64 NumPy
-    loop: batches of 16 or more compute it as a dense layer (model._conv)."""
-    c5 = model_lib.build_stages()[4]
+    loop: batches of 16 or more compute it as a dense layer (layers._conv)."""
+    c5 = networks.build_stages()[4]
     rng = np.random.default_rng(7)
     x = rng.normal(size=(batch, 5, 5, 16))
     g = rng.normal(size=(batch, 1, 1, 120))
@@ -310,7 +310,7 @@ def test_c5_and_its_gradients_match_numpy(paper_params, batch):
 
 def test_c3_disconnected_inputs_do_not_reach_map(paper_params):
     """Perturbing S2 map i changes C3 map o iff Table I has an X at (i, o)."""
-    c3 = model_lib.build_stages()[2]
+    c3 = networks.build_stages()[2]
     rng = np.random.default_rng(2)
     x = rng.normal(size=(1, 14, 14, 6)).astype(np.float32)
     base = np.asarray(c3.apply(paper_params["C3"], jnp.asarray(x)))
@@ -507,13 +507,14 @@ COMBOS = [
     ("full", "avg", "relu", "linear", "flax_default"),
     ("partial", "max", "logistic", "rbf_random", "lush"),
     ("full", "max", "scaled_tanh", "linear", "fan_in"),
+    ("partial", "trainable", "scaled_tanh", "squash", "lush"),
 ]
 
 
 def test_combos_cover_every_option():
-    for k, values in enumerate((model_lib.C3_OPTIONS, model_lib.POOLINGS,
-                                tuple(model_lib.ACTIVATIONS), model_lib.OUTPUTS,
-                                model_lib.INITS)):
+    for k, values in enumerate((CHOICES["c3"], CHOICES["pooling"],
+                                tuple(layers.ACTIVATIONS), CHOICES["output"],
+                                CHOICES["init"])):
         assert {c[k] for c in COMBOS} == set(values)
 
 
@@ -556,9 +557,9 @@ def _hidden(stages, params, x):
 
 def test_activation_relu_logistic_scaled_tanh(paper_params):
     x = jnp.asarray(_inputs(2, seed=11)) - 0.5   # some negative pre-activations in C1
-    relu_outs = _hidden(model_lib.build_stages(activation="relu"), paper_params, x)
-    tanh_outs = _hidden(model_lib.build_stages(), paper_params, x)
-    logi_outs = _hidden(model_lib.build_stages(activation="logistic"), paper_params, x)
+    relu_outs = _hidden(networks.build_stages(activation="relu"), paper_params, x)
+    tanh_outs = _hidden(networks.build_stages(), paper_params, x)
+    logi_outs = _hidden(networks.build_stages(activation="logistic"), paper_params, x)
     for (n, r), (_, t), (_, l) in zip(relu_outs, tanh_outs, logi_outs):
         assert r.min() >= 0.0, n
         assert (r == 0).any(), n          # relu actually clips something
@@ -574,8 +575,8 @@ def test_activation_relu_logistic_scaled_tanh(paper_params):
 def test_pooling_options(paper_params):
     x = jnp.asarray(_inputs(2, seed=12))
     p = {k: v for k, v in paper_params.items() if k not in ("S2", "S4")}
-    avg = _hidden(model_lib.build_stages(pooling="avg"), p, x)
-    mx = _hidden(model_lib.build_stages(pooling="max"), p, x)
+    avg = _hidden(networks.build_stages(pooling="avg"), p, x)
+    mx = _hidden(networks.build_stages(pooling="max"), p, x)
     c1 = avg[0][1]
     n, h, w, c = c1.shape
     win = c1.reshape(n, h // 2, 2, w // 2, 2, c)
@@ -583,7 +584,7 @@ def test_pooling_options(paper_params):
     np.testing.assert_allclose(mx[1][1], win.max(axis=(2, 4)), atol=1e-6)
     assert np.abs(avg[1][1] - mx[1][1]).max() > 1e-3
     # trainable pooling = squash(coef * sum + bias)
-    tr = _hidden(model_lib.build_stages(pooling="trainable"), paper_params, x)
+    tr = _hidden(networks.build_stages(pooling="trainable"), paper_params, x)
     pp = _np(paper_params)
     ref = np_squash(win.sum(axis=(2, 4)) * pp["S2"]["coef"] + pp["S2"]["bias"])
     np.testing.assert_allclose(tr[1][1], ref, atol=1e-5)

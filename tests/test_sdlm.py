@@ -23,7 +23,8 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from lenet_jax import losses, ops, sdlm
-from lenet_jax.model import LeNet5, Stage, _pool_stage, head, run_stages
+from lenet_jax.layers import Stage, pool_stage as _pool_stage
+from lenet_jax.model import LeNet5, head, run_stages
 
 A, S = 1.7159, 2.0 / 3.0
 

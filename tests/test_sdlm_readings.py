@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from lenet_jax import paper, sdlm, tables
-from lenet_jax.model import LeNet5, Stage, _pool_stage
+from lenet_jax.layers import Stage, pool_stage as _pool_stage
+from lenet_jax.model import LeNet5
 
 TABLE_I = tables.c3_table("partial")
 
