@@ -102,7 +102,9 @@ def _fail(message: str) -> None:
   _exit(2)
 
 
-def build_config(module, argv_overrides):
+def build_config(module, argv_overrides, sweeping=False):
+  """The experiment's config with the flags applied; in a sweep, flags and --set fields that an
+  experiment does not have (a baseline has no --seeds) are left out for it."""
   config = module.get_config()
   overrides = list(argv_overrides)
   if FLAGS.vary:
@@ -111,9 +113,13 @@ def build_config(module, argv_overrides):
     value = getattr(FLAGS, name)
     if value is not None:
       if name not in config:
+        if sweeping:
+          continue
         raise config_lib.ConfigError(f"--{name} does not apply to experiment "
                                      f"{config.experiment!r}")
       overrides.insert(0, f"{name}={value}")
+  if sweeping:
+    overrides = [o for o in overrides if o.split("=", 1)[0].strip() in config]
   config = config_lib.apply_overrides(config, overrides)
   if "optimizer" in config:   # a training experiment, not one of the study note's demos
     config_lib.validate(config)
@@ -157,9 +163,11 @@ def _summary(results) -> None:
 def _set_xla_flags(configs):
   """Before JAX's backend starts: devices' XLA flag policy for these configs, then
   jax.distributed when several processes run."""
+  trains = [c for c in configs if "seeds" in c] or [None]   # the baselines train no network
   devices.set_xla_flags(
-      many_models=max(config_lib.lane_count(c) for c in configs) > 1,
-      large_batches=all(c.batch_size >= devices.IM2COL_MAX_BATCH for c in configs),
+      many_models=any(c is not None and config_lib.lane_count(c) > 1 for c in trains),
+      large_batches=all(c is not None and c.batch_size >= devices.IM2COL_MAX_BATCH
+                        for c in trains),
       deterministic=FLAGS.deterministic)
   try:
     if devices.start_distributed(FLAGS.distributed):
@@ -173,7 +181,11 @@ def _train(config, workdir):
   # Imported only once a run is certain and its XLA flags are set: a bad flag or config is
   # answered without loading JAX.
   from lenet_jax import train
+  module = (experiments.load(config.experiment) if config.experiment in experiments.names()
+            else None)   # a sweep's program of several experiments trains
   try:
+    if hasattr(module, "run"):
+      return module.run(config, workdir)
     return train.train_and_evaluate(config, workdir, progress=FLAGS.progress,
                                     overwrite=FLAGS.overwrite)
   except train.Interrupted as e:
@@ -189,7 +201,7 @@ def run_sweep(name: str) -> None:
   the summary."""
   try:
     names = sweeps.get(name)
-    configs = [build_config(experiments.load(n), FLAGS.set) for n in names]
+    configs = [build_config(experiments.load(n), FLAGS.set, sweeping=True) for n in names]
   except (sweeps.UnknownSweep, experiments.UnknownExperiment, config_lib.ConfigError) as e:
     _fail(str(e))
   root = FLAGS.workdir or os.path.join("runs", f"sweep_{name}")
@@ -269,7 +281,7 @@ def main(argv):
     _fail(str(e))
   workdir = FLAGS.workdir or os.path.join("runs", FLAGS.experiment)
 
-  if hasattr(module, "run"):
+  if hasattr(module, "run") and "seeds" not in config:   # the study note's demos, the report
     try:
       module.run(config, workdir)
     except ValueError as e:
@@ -284,6 +296,9 @@ def main(argv):
     _fail(str(e))
   if not multihost.is_primary():
     return
+  if results.get("kind") in ("baseline", "derived"):   # printed already, as they ran
+    print(f"\nresults: {os.path.join(workdir, 'results.json')}")
+    _exit(0)
   _summary(results)
   print(f"\nresults: {os.path.join(workdir, 'results.json')}")
   lane = results["lanes"][0]

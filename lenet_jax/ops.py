@@ -55,9 +55,8 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, connections=None, impl="xla"):
   output map o reads only the input maps it is connected to (C3's Table I).
   `impl` picks how XLA computes the same sums: "xla" one convolution op, "im2col" the kh*kw
   shifted views of x side by side, then one matmul (with a hand-written gradient for stride 1).
-  On CPU im2col measured 1.8x faster for a LeNet-5 training step at batch 1 and much faster
-  under a vmap over models with their own weights (XLA turns that into a grouped convolution),
-  but 1.8x slower at batch 128 (benchmarks/RESULTS.md).
+  On CPU im2col runs faster for a LeNet-5 training step at batch 1 and under a vmap over models
+  with their own weights (which XLA turns into a grouped convolution), slower at large batches.
   """
   sh, sw = _pair(stride, "stride")
   ph, pw = _pair(padding, "padding")
@@ -68,8 +67,12 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, connections=None, impl="xla"):
     w = w * jnp.asarray(connections, w.dtype)[None, None]
   if impl == "xla":
     y = jax.lax.conv_general_dilated(
-        x[None], w, window_strides=(sh, sw), padding=((ph, ph), (pw, pw)),
+        x[None], w, window_strides=(1, 1), padding=((ph, ph), (pw, pw)),
         dimension_numbers=("NHWC", "HWIO", "NHWC"))[0]
+    if (sh, sw) != (1, 1):
+      # Every stride-th output of the stride-1 convolution, because XLA 0.10.2's CPU compiler
+      # aborts the process on the gradient of some strided convolutions.
+      y = y[::sh, ::sw]
   elif impl == "im2col":
     xp = jnp.pad(x, ((ph, ph), (pw, pw), (0, 0)))
     if (sh, sw) == (1, 1):
@@ -81,15 +84,51 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, connections=None, impl="xla"):
   return y if b is None else y + b
 
 
+def local2d(x, w, b=None, *, connections=None):
+  """Locally connected ("unshared") layer: the windows of a valid stride-1 convolution of x
+  (H, W, Cin), each output position (i, j) with kernels of its own, w[i, j] (kh, kw, Cin, Cout),
+  and bias b[i, j].
+
+  w is (oh, ow, kh, kw, Cin, Cout) with oh = H - kh + 1, ow = W - kw + 1; b is (oh, ow, Cout)
+  or None. `connections`, a boolean (Cin, Cout) table, zeroes unconnected kernels as in conv2d.
+  """
+  oh, ow, kh, kw, cin, cout = _local_shapes(x, w, b, connections)
+  if connections is not None:
+    w = w * jnp.asarray(connections, w.dtype)
+  # One batched matmul over positions: each w[i, j] flattens to (kh*kw*cin, cout) rows in the
+  # (kh, kw, cin) order of _patches' windows.
+  y = jnp.einsum("ijk,ijko->ijo", _patches(x, kh, kw, oh, ow),
+                 w.reshape(oh, ow, kh * kw * cin, cout))
+  return y if b is None else y + b
+
+
+def _local_shapes(x, w, b, connections):
+  """local2d's (oh, ow, kh, kw, cin, cout), after checking that x, w, b and the table agree."""
+  if jnp.ndim(x) != 3 or jnp.ndim(w) != 6:
+    raise ValueError(f"local2d needs x (H, W, Cin) and w (oh, ow, kh, kw, Cin, Cout), got x "
+                     f"{jnp.shape(x)} and w {jnp.shape(w)}")
+  (h, wd, cin), (oh, ow, kh, kw, wcin, cout) = jnp.shape(x), jnp.shape(w)
+  if wcin != cin or kh > h or kw > wd or (oh, ow) != (h - kh + 1, wd - kw + 1):
+    raise ValueError(f"local2d: w {jnp.shape(w)} does not fit x {jnp.shape(x)}; a {kh}x{kw} "
+                     f"window over {cin} maps needs w ({h - kh + 1}, {wd - kw + 1}, {kh}, {kw}, "
+                     f"{cin}, Cout)")
+  if b is not None and jnp.shape(b) != (oh, ow, cout):
+    raise ValueError(f"local2d: b must be {(oh, ow, cout)} (one bias per position and output "
+                     f"map), got {jnp.shape(b)}")
+  if connections is not None and jnp.shape(connections) != (cin, cout):
+    raise ValueError(f"local2d: connections must be a (Cin, Cout) = {(cin, cout)} table, got "
+                     f"{jnp.shape(connections)}")
+  return oh, ow, kh, kw, cin, cout
+
+
 def _patches(x, kh, kw, oh, ow, sh=1, sw=1):
   """(oh, ow, kh*kw*cin): each output position's window of x, flattened in (kh, kw, cin) order,
   the order of a (kh, kw, cin, cout) kernel."""
   if oh == ow == 1:
     # One window (C5 on S4): the input itself, no copies.
     return x[:kh, :kw].reshape(1, 1, -1)
-  # Cut in two stages, kh row shifts and then kw column shifts of those: kh + kw slices
-  # instead of kh*kw. XLA's CPU backend runs every slice as a kernel of its own; one model's
-  # step at batch 1 measured ~1.25x faster so (benchmarks/RESULTS.md, session 6).
+  # Cut in two stages, kh row shifts and then kw column shifts of those (kh + kw slices instead
+  # of kh*kw), because XLA's CPU backend runs every slice as a kernel of its own.
   rows = jnp.stack([x[i:i + sh * (oh - 1) + 1:sh] for i in range(kh)], axis=2)  # (oh, W, kh, cin)
   views = jnp.stack([rows[:, j:j + sw * (ow - 1) + 1:sw] for j in range(kw)], axis=3)
   return views.reshape(oh, ow, -1)
@@ -98,10 +137,10 @@ def _patches(x, kh, kw, oh, ow, sh=1, sw=1):
 @jax.custom_vjp
 def _im2col_conv(x, w):
   """Stride-1 valid cross-correlation as one matmul over the input's windows, with its gradient
-  written out. Autodiff's version transposed the window matrix for the weight gradient and left
-  the input gradient (the windows' gradients added back in place) to be recomputed by each of
-  its consumers; written out, a LeNet-5 step at batch 1 ran ~1.8x faster on CPU
-  (benchmarks/RESULTS.md). Every layout choice below is kept only where it measured faster."""
+  written out, because autodiff's version transposes the window matrix for the weight gradient
+  and leaves the input gradient (the windows' gradients added back in place) to be recomputed
+  by each of its consumers. Every layout choice below is kept only because it runs faster on
+  CPU."""
   return _im2col_conv_fwd(x, w)[0]
 
 
@@ -109,14 +148,13 @@ def _im2col_conv_fwd(x, w):
   kh, kw, cin, cout = w.shape
   oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
   if cin == 1:
-    # One input map (C1): windows stacked first are contiguous row copies (stacked last, single
-    # floats at a stride), and the product comes out as (cout, positions), wide rather than
-    # 6 columns: together ~1.1x per step.
-    # Cut in two stages like _patches' windows.
+    # One input map (C1): windows cut in two stages like _patches' and stacked first, because
+    # then they are contiguous row copies (stacked last, single floats at a stride) and the
+    # product comes out wide, (cout, positions), rather than as 6 columns.
     rows = jnp.stack([x[i:i + oh, :, 0] for i in range(kh)])              # (kh, oh, W)
     # A concatenate, not a stack on axis 1: the same numbers, but under a vmap over models
     # XLA then writes the windows straight into the layout the batched matmul reads, without
-    # a transposing copy (8 seeds ~1.15x).
+    # a transposing copy.
     cols = jnp.concatenate([rows[:, None, :, j:j + ow] for j in range(kw)], axis=1)
     cols = cols.reshape(kh * kw, oh * ow)                                 # (kh * kw, oh * ow)
     yt = jax.lax.dot_general(w.reshape(-1, cout), cols, (((0,), (0,)), ((), ())))
@@ -142,10 +180,9 @@ def _im2col_conv_bwd(res, g):
     return jnp.pad(dp.reshape(kh, kw, cin), ((0, h - kh), (0, wd - kw), (0, 0))), dw
   dx = sum(jnp.pad(dp[:, :, i, j], ((i, h - oh - i), (j, wd - ow - j), (0, 0)))
            for i in range(kh) for j in range(kw))
-  # XLA's CPU backend treats this 25-way sum as cheap and recomputes it inside each of its
-  # consumers (four in LeNet-5's backward pass: ~1.25x per step); ending it with an exact dot
-  # by the identity, which XLA does not duplicate, computes it once. (An
-  # lax.optimization_barrier did not stop the recomputation.)
+  # Ending this kh*kw-way sum with an exact dot by the identity computes it once, because XLA's
+  # CPU backend recomputes a cheap-looking sum inside each of its consumers (four in LeNet-5's
+  # backward pass) but does not duplicate a dot (a lax.optimization_barrier does not stop it).
   return (dx.reshape(-1, cin) @ jnp.eye(cin, dtype=dx.dtype)).reshape(dx.shape), dw
 
 

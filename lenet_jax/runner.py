@@ -22,7 +22,8 @@ def _shared(config) -> str:
   """What configs must agree on to train in one program: everything but the experiment's name
   and the lane fields (and the seed too when it draws the training subset)."""
   fields = config.to_dict()
-  skip = {"experiment", *LANE_FIELDS} - ({"seed"} if fields["train_subset"] == "random" else set())
+  skip = {"experiment", *LANE_FIELDS} - ({"seed"} if fields.get("train_subset") == "random"
+                                         else set())
   return json.dumps({k: v for k, v in fields.items() if k not in skip}, sort_keys=True)
 
 
@@ -34,7 +35,8 @@ def plan(names: list[str], configs: list) -> list[tuple[list[str], Any]]:
   lone experiment trains its own config."""
   groups: dict[str, list[int]] = {}
   for i, config in enumerate(configs):
-    key = _shared(config) if not config.lane_sets else f"alone:{i}"
+    # Only training configs group (the others have no lanes); those of lane sets already alone.
+    key = _shared(config) if not config.get("lane_sets", True) else f"alone:{i}"
     groups.setdefault(key, []).append(i)
   out = []
   for members in groups.values():

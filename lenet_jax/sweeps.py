@@ -19,6 +19,16 @@ SWEEPS: dict[str, list[str]] = {
                      "sdlm_lush_demo", "sdlm_refresh", "init_paper_text"],
     # The paper's Figure 6: test error against training-set size.
     "figure6": ["train_15k", "train_30k", "c3_partial"],
+    # The paper's Figure 9, its neural rows and its cheap reference rows, and the study note's
+    # two claims (sections 1.1 and 1.6). The longest programs first, so that two workers finish
+    # together; lenet4 before the two experiments built on it (they reuse its run).
+    "figure9": [
+        "mlp_1000_dist", "mlp_1000", "mlp_500_150_dist", "distortions", "mlp_500_150",
+        "lenet4", "lenet5_local", "c3_partial", "lenet1", "mlp_300_100_dist", "mlp_300_dist",
+        "lenet5_permuted", "mlp_300_100", "mlp_300", "mlp_300_permuted", "mlp_300_deslant",
+        "boosted_lenet4", "lenet4_knn", "knn", "knn_deslant", "rbf_linear", "pca_quadratic",
+        "pairwise_linear", "linear", "linear_deslant",
+    ],
 }
 
 # The choice of the paper's recipe each experiment changes (one line, for tables).
@@ -45,6 +55,7 @@ CHANGES: dict[str, str] = {
     "sdlm_lush_demo": "the authors' demo's SDLM: h once on 100, eta 1e-4",
     "sdlm_refresh": "+-2.4/F, mu 0.25, h refreshed 17 more times in pass 1",
     "init_paper_text": "+-2.4/F init with the paper's SDLM (saturates)",
+    "distortions": "random affine distortions at every presentation",
 }
 
 

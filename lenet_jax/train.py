@@ -290,8 +290,8 @@ def _log_pass(p: _Pass, epoch, done, train_seconds, eval_seconds):
         f"{train_seconds:.1f}s + {eval_seconds:.1f}s eval")
 
 
-def train_and_evaluate(config, workdir: str, *, progress: bool = True,
-                       overwrite: bool = False) -> dict:
+def train_and_evaluate(config, workdir: str, *, progress: bool = True, overwrite: bool = False,
+                       dataset: data_lib.Mnist | None = None) -> dict:
   """Trains `config` and writes workdir/results.json; returns the same dict.
 
   All the models of `lanes.lanes_of(config)` (config.seeds seeds, times the values of
@@ -303,11 +303,12 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True,
   Checkpoints (orbax) go to workdir/checkpoints after every pass and every `checkpoint_every`
   steps; rerunning with the same workdir and config resumes from the latest one and ends with
   the same numbers as a run never interrupted. SIGINT/SIGTERM write a checkpoint and raise
-  Interrupted.
+  Interrupted. `dataset`: the splits to use instead of the config's (boosting's filtered sets),
+  made the same way again when a run resumes.
   """
   config_lib.validate(config)
   lanes = lanes_lib.lanes_of(config)
-  ds = load_data(config)
+  ds = load_data(config) if dataset is None else dataset
   n_train = ds.train_x.shape[0]
   if config.batch_size > n_train:
     raise config_lib.ConfigError(

@@ -153,10 +153,11 @@ def write_results(workdir: str, results: dict) -> None:
     raise
 
 
-def checkpoint_manager(workdir: str, keep: int):
+def checkpoint_manager(workdir: str, keep: int, create: bool = True):
+  """workdir/checkpoints' orbax manager (create=False: for reading only)."""
   # Synchronous saves: the state is donated to the next training call right after a save.
-  options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
-                                         enable_async_checkpointing=False)
+  options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=create,
+                                         enable_async_checkpointing=False, read_only=not create)
   return ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints")),
                                options=options)
 
@@ -196,9 +197,11 @@ def save(manager, step: int, state, meta: dict) -> None:
     raise
 
 
-def restore_latest(manager, template):
+def restore_latest(manager, template, repair: bool = True):
   """(state, meta) of the newest checkpoint that reads back with its checksum, `template`
-  giving the state's structure; one warning line for each damaged one passed over."""
+  giving the state's structure; one warning line for each damaged one passed over (a checkpoint
+  without a checksum counts as damaged: nothing proves it intact). `repair`: delete the damaged
+  ones, which the resumed run saves again."""
   steps = sorted(manager.all_steps(), reverse=True)
   damaged = []
   for step in steps:
@@ -208,19 +211,22 @@ def restore_latest(manager, template):
           state=ocp.args.StandardRestore(template), meta=ocp.args.JsonRestore()))
       meta = dict(got["meta"])
       saved = meta.pop("checksum", None)
-      if saved is not None and saved != checksum(got["state"], meta):
+      if saved is None:
+        raise ValueError("it has no checksum")
+      if saved != checksum(got["state"], meta):
         raise ValueError("its checksum does not match its contents")
     except Exception as e:   # orbax raises many types for damaged files; all mean the same here
       reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
       damaged.append((step, where, reason))
       continue
     for _, where, reason in damaged:
-      log(f"warning: checkpoint {where} is damaged ({reason}); resuming from step {step}",
+      log(f"warning: checkpoint {where} is damaged ({reason}); using step {step}",
           file=sys.stderr)
-    for bad, _, _ in damaged:   # the resumed run saves these steps again
+    for bad, _, _ in damaged if repair else ():
       if is_primary():
         shutil.rmtree(os.path.join(str(manager.directory), str(bad)), ignore_errors=True)
-    manager.reload()
+    if repair:
+      manager.reload()
     return got["state"], meta
   raise WorkdirError(f"no readable checkpoint in {manager.directory} (steps "
                      f"{', '.join(str(s) for s, _, _ in damaged)} are damaged); rerun with "

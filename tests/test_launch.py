@@ -47,7 +47,7 @@ def test_receptive_field_and_conv_shapes():
 @pytest.mark.parametrize("args,message", [
     (["--experiment=nope"], "unknown experiment 'nope'; valid experiments: act_logistic, act_relu"),
     ([], "--experiment (or --sweep) is required"),
-    (["--sweep=nope"], "unknown sweep 'nope'; valid sweeps: figure6, paper_ablations, sdlm_verdict, smoke"),
+    (["--sweep=nope"], "unknown sweep 'nope'; valid sweeps: figure6, figure9, paper_ablations, sdlm_verdict, smoke"),
     (["--sweep=smoke", "--experiment=c3_partial"], "not both"),
     (["--experiment=c3_partial", "--vary=c3=full"], "vary: 'c3=full'"),
     (["--experiment=c3_partial", "--set=epoch=2"], "unknown config field 'epoch'"),

@@ -168,14 +168,14 @@ def test_ablation_sweep_configs_differ_from_the_recipe_as_expected():
 
 
 def test_sweep_registry():
-  assert sweeps.names() == ["figure6", "paper_ablations", "sdlm_verdict", "smoke"]
+  assert sweeps.names() == ["figure6", "figure9", "paper_ablations", "sdlm_verdict", "smoke"]
   assert sweeps.get("smoke") == ["c3_partial", "c3_full", "pool_max"]
   for name in sweeps.names():
     for experiment in sweeps.get(name):
       assert experiment in experiments.names(), experiment
-      assert experiment in sweeps.CHANGES, experiment
+      assert experiment in sweeps.CHANGES or experiment in sweeps.SWEEPS["figure9"], experiment
   assert set(paper.REPORTED_TEST_ERROR) - {"distortions"} <= set(sweeps.CHANGES)
   with pytest.raises(sweeps.UnknownSweep, match="unknown sweep 'nope'; valid sweeps: "
-                                                 "figure6, paper_ablations, sdlm_verdict, smoke"):
+                                                 "figure6, figure9, paper_ablations, sdlm_verdict, smoke"):
     sweeps.get("nope")
   assert issubclass(sweeps.UnknownSweep, ValueError)

@@ -1,0 +1,30 @@
+"""Figure 9's [deslant] K-NN Euclidean (LeCun et al. 1998, Section III.C): 2.4% test error.
+
+The paper: K-NN with the Euclidean distance, k = 3, on the deslanted 20x20 images (each image
+sheared so that the principal axis of its ink is vertical, then cropped), all 60,000 training
+images stored. Here experiments/knn.py's classifier (baselines.knn_predict, ties between classes
+going to the nearest neighbour's) on lenet_jax.versions.deslant's images; 60,000 x 400 stored
+pixels.
+
+  python launch.py --experiment=knn_deslant
+
+Nothing is chosen on the validation split: k is the paper's.
+"""
+import ml_collections
+
+from experiments import knn
+from lenet_jax import baseline_rows as rows
+
+PAPER_TEST_ERROR = 2.4
+
+
+def get_config():
+  return ml_collections.ConfigDict({"experiment": "knn_deslant", "mnist_dir": "", "seed": 0,
+                                    "k": 3})
+
+
+def run(config, workdir):
+  rows.check_whole(config, "seed")
+  rows.check_whole(config, "k", low=1)
+  from lenet_jax import versions   # after the config is checked: a bad value fails first
+  return knn.evaluate(config, workdir, PAPER_TEST_ERROR, (config.k,), transform=versions.deslant)

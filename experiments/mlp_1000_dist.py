@@ -1,0 +1,20 @@
+"""[dist] 28x28-1000-10 (Figure 9: 3.8% test error): 28x28-1000-10 trained on randomly distorted
+images. The paper: 3.8%.
+
+Trained as lenet_jax.config.figure9_config says: SDLM at the paper's mu 0.02, ten squashed
+outputs, squared error to +-1 targets, 20 passes, batch 1.
+
+  python launch.py --experiment=mlp_1000_dist
+  python launch.py --experiment=mlp_1000_dist --seeds=5
+
+Measured: the README's Figure 9 table, generated from
+results/figure9/mlp_1000_dist/results.json.
+"""
+from lenet_jax.config import figure9_config
+
+CHANGES = "[dist] 28x28-1000-10"
+PAPER_TEST_ERROR = 3.8
+
+
+def get_config():
+  return figure9_config("mlp_1000_dist", "mlp", hidden=(1000,), distort=True)

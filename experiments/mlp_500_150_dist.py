@@ -1,0 +1,20 @@
+"""[dist] 28x28-500-150-10 (Figure 9: 2.45% test error): 28x28-500-150-10 trained on randomly
+distorted images. The paper: 2.45%, the best of its fully connected nets.
+
+Trained as lenet_jax.config.figure9_config says: SDLM at the paper's mu 0.02, ten squashed
+outputs, squared error to +-1 targets, 20 passes, batch 1.
+
+  python launch.py --experiment=mlp_500_150_dist
+  python launch.py --experiment=mlp_500_150_dist --seeds=5
+
+Measured: the README's Figure 9 table, generated from
+results/figure9/mlp_500_150_dist/results.json.
+"""
+from lenet_jax.config import figure9_config
+
+CHANGES = "[dist] 28x28-500-150-10"
+PAPER_TEST_ERROR = 2.45
+
+
+def get_config():
+  return figure9_config("mlp_500_150_dist", "mlp", hidden=(500, 150), distort=True)
