@@ -658,7 +658,7 @@ def predict_sweep(args) -> dict:
   worker's share when the programs are handed out in order to the first free worker."""
   import heapq
   import tempfile
-  from lenet_jax import sweeps
+  from lenet_jax import sweep as sweeps
   reps = [n for n in args.predict_from.split(",") if n]
   cores = sorted(os.sched_getaffinity(0))[:args.sweep_workers] if args.sweep_workers > 1 else [None]
   timed, tmp = {}, tempfile.mkdtemp(prefix="predict_sweep_")

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import experiments  # noqa: E402
-from lenet_jax import paper, sweeps  # noqa: E402
+from lenet_jax import paper, sweep  # noqa: E402
 from lenet_jax.files import write_json  # noqa: E402
 
 FULL = paper.TRAIN_IMAGES
@@ -66,23 +66,32 @@ def kind(name: str) -> str:
 
 def _launch(args, name, workdir, core, whole=False):
   argv = [sys.executable, str(REPO / "launch.py"), f"--experiment={name}", f"--workdir={workdir}",
-          "--noprogress", "--overwrite", *args.sweep_args.split()]
-  if not whole:
+          "--noprogress", "--overwrite"]
+  if not whole:   # a baseline has none of the training flags
+    argv += args.sweep_args.split()
     argv += [f"--seeds={args.seeds}", "--epochs=2", f"--set=train_size={args.train_size}"]
     if name == "boosted_lenet4":
       argv.append(f"--set=set_size={args.train_size}")
   if core is not None:
     argv.append(f"--cpu_core={core}")
-  return {"name": name, "workdir": workdir, "t0": time.perf_counter(),
-          "child": subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    cwd=REPO)}
+  log = f"{workdir}.log"   # a file, not a pipe: a child that writes much never blocks
+  with open(log, "w") as err:
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, cwd=REPO)
+  return {"name": name, "workdir": workdir, "t0": time.perf_counter(), "child": child, "log": log}
 
 
-def _wait(job) -> float:
-  _, err = job["child"].communicate()
-  if job["child"].returncode != 0:
-    raise SystemExit(f"{job['name']}: exit {job['child'].returncode}: {err.decode()[-800:]}")
-  return time.perf_counter() - job["t0"]
+def _wait(jobs) -> dict[str, float]:
+  """Each job's wall time, taken when it ends (not when the others do)."""
+  walls = {}
+  while len(walls) < len(jobs):
+    for job in jobs:
+      if job["name"] not in walls and job["child"].poll() is not None:
+        walls[job["name"]] = time.perf_counter() - job["t0"]
+        if job["child"].returncode != 0:
+          err = Path(job["log"]).read_text(errors="replace")
+          raise SystemExit(f"{job['name']}: exit {job['child'].returncode}: {err[-800:]}")
+    time.sleep(0.2)
+  return walls
 
 
 def _read(path) -> dict:
@@ -122,7 +131,7 @@ def predict_boosted(workdir: str, scale: float, epochs: int, last_pass: bool, fa
 
 
 def predict(args) -> dict:
-  names = sweeps.get(args.sweep)
+  names = sweep.get(args.sweep)
   kinds = {n: kind(n) for n in names}
   scale = FULL / args.train_size
   last_pass = "--set=train_eval=last_pass" in args.sweep_args
@@ -142,8 +151,7 @@ def predict(args) -> dict:
     jobs = [_launch(args, n, os.path.join(tmp, n), c, whole=kinds[n] == "baseline")
             for n, c in zip(todo, cores)]
     todo = todo[len(jobs):]
-    for job in jobs:
-      n, wall = job["name"], _wait(job)
+    for n, wall in _wait(jobs).items():
       walls[n] = wall
       for e in args.epochs:
         if kinds[n] == "baseline":

@@ -18,6 +18,9 @@ recover it. The paper's claim holds in its strongest form.
 """
 from lenet_jax.config import paper_config
 
+CHANGES = "logistic activation (not scaled tanh)"
+PAPER_ROW = None
+
 
 def get_config():
   c = paper_config()

@@ -18,6 +18,9 @@ sweep's lowest mean, 2.7 standard errors below c3_partial (RESULTS.md calls a di
 """
 from lenet_jax.config import paper_config
 
+CHANGES = "ReLU activation (not scaled tanh)"
+PAPER_ROW = None
+
 
 def get_config():
   c = paper_config()

@@ -21,6 +21,9 @@ results/sweep_ablations_v3/.
 """
 from lenet_jax.config import paper_config
 
+CHANGES = "the headline recipe (authors' init, mu 0.25)"
+PAPER_ROW = "LeNet-5"
+
 
 def get_config():
   c = paper_config()

@@ -19,6 +19,9 @@ With one lane per device, seed 0 runs the same single-model program as the first
 """
 from lenet_jax.config import paper_config
 
+CHANGES = "random affine distortions at every presentation"
+PAPER_ROW = "[dist] LeNet-5"
+
 
 def get_config():
   c = paper_config()

@@ -17,6 +17,9 @@ expected, not a tool error (exit status 0).
 """
 from lenet_jax.config import paper_config
 
+CHANGES = "+-2.4/F init with the paper's SDLM (saturates)"
+PAPER_ROW = "LeNet-5"
+
 
 def get_config():
   c = paper_config()

@@ -15,9 +15,11 @@ import time
 import ml_collections
 import numpy as np
 
+from lenet_jax import paper
 from lenet_jax import baseline_rows as rows, baselines
 
-PAPER_TEST_ERROR = 5.0
+CHANGES = "K-NN Euclidean (k on validation)"
+PAPER_ROW = "K-NN Euclidean"
 
 
 def get_config():
@@ -53,4 +55,4 @@ def evaluate(config, workdir, paper_error, ks, transform=None):
 
 def run(config, workdir):
   check_config(config)
-  return evaluate(config, workdir, PAPER_TEST_ERROR, tuple(config.ks))
+  return evaluate(config, workdir, paper.figure9_row(PAPER_ROW)["test_error"], tuple(config.ks))

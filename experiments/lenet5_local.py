@@ -14,7 +14,7 @@ results/figure9/lenet5_local/results.json.
 from lenet_jax.config import paper_config
 
 CHANGES = "C1 and C3 locally connected (unshared)"
-PAPER_TEST_ERROR = None
+PAPER_ROW = None
 
 
 def get_config():

@@ -13,7 +13,7 @@ results/figure9/lenet5_permuted/results.json.
 from lenet_jax.config import paper_config
 
 CHANGES = "LeNet-5 on permuted pixels"
-PAPER_TEST_ERROR = None
+PAPER_ROW = None
 
 
 def get_config():

@@ -17,9 +17,11 @@ import time
 
 import ml_collections
 
+from lenet_jax import paper
 from lenet_jax import baseline_rows as rows, baselines
 
-PAPER_TEST_ERROR = 12.0
+CHANGES = "linear classifier (least squares)"
+PAPER_ROW = "linear"
 
 
 def get_config():
@@ -56,4 +58,4 @@ def evaluate(config, workdir, paper_error, transform=None):
 
 
 def run(config, workdir):
-  return evaluate(config, workdir, PAPER_TEST_ERROR)
+  return evaluate(config, workdir, paper.figure9_row(PAPER_ROW)["test_error"])

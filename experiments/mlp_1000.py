@@ -13,7 +13,7 @@ results/figure9/mlp_1000/results.json.
 from lenet_jax.config import figure9_config
 
 CHANGES = "28x28-1000-10"
-PAPER_TEST_ERROR = 4.5
+PAPER_ROW = "28x28-1000-10"
 
 
 def get_config():

@@ -13,7 +13,7 @@ results/figure9/mlp_1000_dist/results.json.
 from lenet_jax.config import figure9_config
 
 CHANGES = "[dist] 28x28-1000-10"
-PAPER_TEST_ERROR = 3.8
+PAPER_ROW = "[dist] 28x28-1000-10"
 
 
 def get_config():

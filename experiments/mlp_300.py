@@ -14,7 +14,7 @@ results/figure9/mlp_300/results.json.
 from lenet_jax.config import figure9_config
 
 CHANGES = "28x28-300-10"
-PAPER_TEST_ERROR = 4.7
+PAPER_ROW = "28x28-300-10"
 
 
 def get_config():

@@ -14,7 +14,7 @@ results/figure9/mlp_300_100/results.json.
 from lenet_jax.config import figure9_config
 
 CHANGES = "28x28-300-100-10"
-PAPER_TEST_ERROR = 3.05
+PAPER_ROW = "28x28-300-100-10"
 
 
 def get_config():

@@ -13,7 +13,7 @@ results/figure9/mlp_300_100_dist/results.json.
 from lenet_jax.config import figure9_config
 
 CHANGES = "[dist] 28x28-300-100-10"
-PAPER_TEST_ERROR = 2.5
+PAPER_ROW = "[dist] 28x28-300-100-10"
 
 
 def get_config():

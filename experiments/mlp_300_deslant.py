@@ -15,7 +15,7 @@ results/figure9/mlp_300_deslant/results.json.
 from lenet_jax.config import figure9_config
 
 CHANGES = "[deslant] 20x20-300-10"
-PAPER_TEST_ERROR = 1.6
+PAPER_ROW = "[deslant] 20x20-300-10"
 
 
 def get_config():

@@ -14,7 +14,7 @@ results/figure9/mlp_300_dist/results.json.
 from lenet_jax.config import figure9_config
 
 CHANGES = "[dist] 28x28-300-10"
-PAPER_TEST_ERROR = 3.6
+PAPER_ROW = "[dist] 28x28-300-10"
 
 
 def get_config():

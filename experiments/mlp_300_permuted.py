@@ -13,7 +13,7 @@ results/figure9/mlp_300_permuted/results.json.
 from lenet_jax.config import figure9_config
 
 CHANGES = "28x28-300-10 on permuted pixels"
-PAPER_TEST_ERROR = None
+PAPER_ROW = None
 
 
 def get_config():

@@ -15,7 +15,7 @@ results/figure9/mlp_500_150/results.json.
 from lenet_jax.config import figure9_config
 
 CHANGES = "28x28-500-150-10"
-PAPER_TEST_ERROR = 2.95
+PAPER_ROW = "28x28-500-150-10"
 
 
 def get_config():

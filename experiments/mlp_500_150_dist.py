@@ -13,7 +13,7 @@ results/figure9/mlp_500_150_dist/results.json.
 from lenet_jax.config import figure9_config
 
 CHANGES = "[dist] 28x28-500-150-10"
-PAPER_TEST_ERROR = 2.45
+PAPER_ROW = "[dist] 28x28-500-150-10"
 
 
 def get_config():

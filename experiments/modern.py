@@ -24,6 +24,9 @@ the earlier recipe (sdlm_refresh: +-2.4/F, h refreshed in pass 1; results/sweep_
 """
 from lenet_jax.config import paper_config
 
+CHANGES = "full C3, avg pool, ReLU, linear + CE, Adam 1e-3, batch 32"
+PAPER_ROW = None
+
 
 def get_config():
   c = paper_config()

@@ -18,9 +18,11 @@ import time
 
 import ml_collections
 
+from lenet_jax import paper
 from lenet_jax import baseline_rows as rows, baselines
 
-PAPER_TEST_ERROR = 3.3
+CHANGES = "40 PCA + quadratic"
+PAPER_ROW = "40 PCA + quadratic"
 
 
 def get_config():
@@ -59,7 +61,7 @@ def run(config, workdir):
                                       ridge=ridge, coding=coding)
   names = ("kind", "ridge", "coding")
   return rows.write_row(
-      config, workdir, paper_error=PAPER_TEST_ERROR, model=model,
+      config, workdir, paper_error=paper.figure9_row(PAPER_ROW)["test_error"], model=model,
       predictions=baselines.pca_quadratic_predict(model, test_x), test_labels=test_y,
       train_images=len(train_x), started=started, chosen=dict(zip(names, (kind, ridge, coding))),
       validation={rows.label(names, key): e for key, e in errors.items()})

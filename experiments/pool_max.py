@@ -15,6 +15,9 @@ the earlier recipe (sdlm_refresh: +-2.4/F, h refreshed in pass 1; results/sweep_
 """
 from lenet_jax.config import paper_config
 
+CHANGES = "2x2 max pooling (not trainable subsampling)"
+PAPER_ROW = None
+
 
 def get_config():
   c = paper_config()

@@ -18,7 +18,7 @@ import os
 
 import ml_collections
 
-from lenet_jax import report
+from lenet_jax.report import build as report
 
 DEFAULT_C3 = ("runs/c3_partial_seed*", "runs/c3_partial")
 DEFAULT_SWEEP = "runs/sweep_paper_ablations"

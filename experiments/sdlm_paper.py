@@ -19,6 +19,9 @@ float rounding decides which seeds blow up.
 """
 from lenet_jax.config import paper_config
 
+CHANGES = "the paper's SDLM, the authors' init (+-1/sqrt(F))"
+PAPER_ROW = "LeNet-5"
+
 
 def get_config():
   c = paper_config()

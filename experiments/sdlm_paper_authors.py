@@ -14,6 +14,9 @@ error 3.09 +- 3.11% (min 1.26, max 8.62). results/sdlm_verdict/.
 """
 from experiments import sdlm_paper
 
+CHANGES = "sdlm_paper + the authors' code's curvature choices"
+PAPER_ROW = "LeNet-5"
+
 
 def get_config():
   c = sdlm_paper.get_config()

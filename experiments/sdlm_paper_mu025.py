@@ -12,6 +12,9 @@ error 0.38%. results/sdlm_verdict/.
 """
 from experiments import sdlm_paper
 
+CHANGES = "sdlm_paper with mu 0.25 (not 0.02)"
+PAPER_ROW = "LeNet-5"
+
 
 def get_config():
   c = sdlm_paper.get_config()

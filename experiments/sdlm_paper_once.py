@@ -16,6 +16,9 @@ results/sdlm_verdict/sdlm_paper_once/. c3_partial: 1.03 +- 0.11% in the verdict.
 """
 from experiments import sdlm_paper
 
+CHANGES = "sdlm_paper with h estimated once (authors' demo)"
+PAPER_ROW = "LeNet-5"
+
 
 def get_config():
   c = sdlm_paper.get_config()

@@ -12,6 +12,9 @@ results/sweep_paper_ablations/): 1.05 +- 0.05%; the numbers moved with float rou
 """
 from lenet_jax.config import paper_config
 
+CHANGES = "+-2.4/F, mu 0.25, h refreshed 17 more times in pass 1"
+PAPER_ROW = "LeNet-5"
+
 
 def get_config():
   c = paper_config()

@@ -97,6 +97,7 @@ def write(workdir: str, config, lanes: list[dict], parameters: int, multiply_add
                        "test_errors": lane["test_errors"]}]
   results = {"experiment": config.experiment, "kind": "derived", "config": config.to_dict(),
              "status": "done", "parameters": parameters, "multiply_adds": multiply_adds,
+             "paper_test_error": results_lib.paper_test_error(config),
              "lanes": lanes, "total_seconds": seconds, "device": results_lib.device(),
              "versions": results_lib.versions(), "commit": results_lib.commit(), **extra}
   os.makedirs(workdir, exist_ok=True)

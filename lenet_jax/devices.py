@@ -83,6 +83,18 @@ def set_xla_flags(many_models: bool = False, large_batches: bool = False,
                                + " --xla_gpu_deterministic_ops=true").strip()
 
 
+def pin(core: int | None) -> None:
+  """Pins this process to one CPU core (None: leaves it), so that XLA sees one device; before
+  JAX starts a thread, since every thread it starts inherits the mask. ValueError naming the
+  cores it may use if `core` is not one of them."""
+  if core is None:
+    return
+  cores = sorted(os.sched_getaffinity(0))
+  if core not in cores:
+    raise ValueError(f"--cpu_core={core}: this process may use cores {cores}; give one of them")
+  os.sched_setaffinity(0, {core})
+
+
 # Read by launch.py (the first is also read by jax.distributed itself).
 PROCESS_VARS = ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID")
 

@@ -7,11 +7,6 @@ import tempfile
 from typing import Any, Callable
 
 
-# Folders this process created and has not yet written results into: what an interruption
-# before training starts removes again (launch.py), so that nothing is left behind.
-CREATED: list[str] = []
-
-
 class FileProblem(ValueError):
   """A file lenet_jax wrote earlier is unreadable or is not what it should be."""
 

@@ -11,6 +11,8 @@ import jax
 import numpy as np
 from jax.experimental import multihost_utils
 
+from lenet_jax import interrupt
+
 
 def is_primary() -> bool:
   """Whether this process writes files and prints: always, except in a multi-process run,
@@ -46,10 +48,11 @@ def barrier(name: str) -> None:
 
 
 class Signals:
-  """Turns SIGINT and SIGTERM into a flag the training loop checks between jitted calls."""
+  """Turns SIGINT and SIGTERM into a flag the training loop checks between jitted calls (one
+  recorded before, by lenet_jax.interrupt, counts too)."""
 
   def __init__(self):
-    self.received = None
+    self.received = interrupt.received()
 
   def __enter__(self):
     self._old = {}

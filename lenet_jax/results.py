@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 
 from lenet_jax import paper
@@ -81,6 +82,11 @@ def commit() -> str:
   return head + ("+" if head and dirty else "")
 
 
+def paper_test_error(config):
+  """The paper's number for the experiment, as it declares it (experiments.about: config.about)."""
+  return (config.get("about") or {}).get("paper_test_error")
+
+
 def new(config, layers: list[dict], run_lanes: list[dict], n_params: int, train_images: int,
         test_images: int, lane_devices: int) -> dict:
   """The results of a run before its first pass."""
@@ -89,7 +95,7 @@ def new(config, layers: list[dict], run_lanes: list[dict], n_params: int, train_
       "config": json.loads(json.dumps(config.to_dict())),   # as results.json holds it
       "layers": layers, "train_images": train_images, "test_images": test_images,
       "device": device(), "versions": versions(), "commit": commit(),
-      "paper_test_error": paper.REPORTED_TEST_ERROR.get(config.experiment), "passes": [],
+      "paper_test_error": paper_test_error(config), "passes": [],
       "lanes": [lane_record(lane, config) for lane in run_lanes], "status": "running",
       "lane_devices": lane_devices,
   }
@@ -103,3 +109,41 @@ def end_pass(results: dict, seconds: float) -> None:
   results["total_seconds"] = seconds
   # Of this process so far (Linux reports KiB): the whole run's by the last pass.
   results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def summary_text(results: dict) -> str:
+  """A finished run as launch.py prints it: per lane and over the lanes for several, else the
+  run beside the paper's numbers."""
+  lanes = results["lanes"]
+  if len(lanes) > 1:
+    lines = [f"\n{'seed':>5s}  {'overrides':24s} {'test error (%)':>14s} {'training (%)':>12s}  "
+             "status"]
+    finals = []
+    for lane in lanes:
+      last = lane["passes"][-1] if lane["passes"] else {}
+      over = ", ".join(f"{k}={v}" for k, v in lane["overrides"].items()) or "-"
+      te, tr = last.get("test_error", float("nan")), last.get("train_error", float("nan"))
+      lines.append(f"{lane['seed']:5d}  {over:24s} {te:14.2f} {tr:12.2f}  {lane['status']}")
+      if lane["status"] in ("done", "stalled"):
+        finals.append(te)
+    if finals:
+      lines.append(f"test error over {len(finals)} finished lanes: mean "
+                   f"{statistics.mean(finals):.2f}%, std "
+                   f"{statistics.stdev(finals) if len(finals) > 1 else 0.0:.2f}, min "
+                   f"{min(finals):.2f}, max {max(finals):.2f}; paper (one run): "
+                   f"{results.get('paper_test_error') or '-'}")
+    lines.append(f"seconds: {results['total_seconds']:.0f}")
+    return "\n".join(lines)
+  last = results["passes"][-1]
+  reported = results.get("paper_test_error")
+  lenet5 = reported == paper.TEST_ERROR
+  cell = lambda v, fmt: format(v, fmt) if v is not None else "-"
+  return "\n".join([
+      "", f"{'':24s} {'this run':>10s} {'paper':>8s}",
+      f"{'test error (%)':24s} {last['test_error']:10.2f} {cell(reported, '.2f'):>8s}",
+      f"{'training error (%)':24s} {last['train_error']:10.2f} "
+      f"{cell(paper.TRAIN_ERROR if lenet5 else None, '.2f'):>8s}",
+      f"{'parameters':24s} {results['parameters']:10,d} "
+      f"{cell(paper.PARAMETERS if lenet5 else None, ',d'):>8s}",
+      f"{'passes':24s} {len(results['passes']):10d} {paper.EPOCHS:8d}",
+      f"{'seconds':24s} {results['total_seconds']:10.0f}"])

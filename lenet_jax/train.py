@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shutil
 import sys
 import time
 from typing import Any, Callable
@@ -16,7 +17,8 @@ from tqdm import tqdm
 
 from lenet_jax import config as config_lib
 from lenet_jax import data as data_lib
-from lenet_jax import files, lanes as lanes_lib, metrics, multihost, results as results_lib, sdlm
+from lenet_jax import interrupt, lanes as lanes_lib, metrics, multihost, results as results_lib
+from lenet_jax import sdlm
 from lenet_jax import step
 from lenet_jax import workdir as workdir_lib
 from lenet_jax.model import describe
@@ -37,7 +39,7 @@ STALLED_ERROR = 85.0
 STALL_IMAGES = 5_000
 
 
-class Interrupted(RuntimeError):
+class Interrupted(KeyboardInterrupt):
   """SIGINT or SIGTERM arrived; a checkpoint was written and the run can be resumed."""
 
 
@@ -99,7 +101,6 @@ class _Pass:
   def checkpoint(self, state, global_step):
     self.run["total_seconds"] = self.clock()
     workdir_lib.save(self.manager, global_step, state, {"run": self.run, "results": self.results})
-    files.CREATED.clear()   # the workdir now holds a run to resume: an interruption keeps it
 
   def write_results(self):
     if multihost.is_primary():
@@ -321,26 +322,16 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True, overwrite
                                 config.lane_group)
   _check_memory(len(trained), describe(programs.recipe.model)[-1]["params"], config)
   # Everything above validates the config and the data; only now is anything written.
-  lock, resumable = workdir_lib.prepare(workdir, config, overwrite)
-  multihost.barrier("workdir prepared")
-  log_file = _log_to(workdir)
-
-  splits = _on_devices(ds, mesh)
-  state = programs.init_lanes(trained)
-  n_params = sum(int(np.prod(v.shape[1:])) for v in jax.tree_util.tree_leaves(state["params"]))
-  results = results_lib.new(config, describe(programs.recipe.model), lanes, n_params, n_train,
-                            int(ds.test_x.shape[0]), 1 if mesh is None else mesh.size)
-  # Host-side progress of the current pass, saved with every checkpoint. The padding lanes
-  # count as never alive: they train, but nothing reads their numbers.
-  n_lanes = len(lanes)
-  run = {"epoch": 0, "step": 0, "loss_sum": [0.0] * len(trained), "errors": [0] * len(trained),
-         "alive": [True] * n_lanes + [False] * (len(trained) - n_lanes), "pass_seconds": 0.0,
-         "records": None, "total_seconds": 0.0,
-         "init_largest": {name: host(v).tolist() for name, v in
-                          programs.largest_weight(state["params"]).items()}}
-  manager = workdir_lib.checkpoint_manager(workdir, config.checkpoint_keep)
-  board = None
+  lock, resumable, created = workdir_lib.prepare(workdir, config, overwrite)
+  log_file = manager = board = None
+  stopped_empty = False
   try:
+    multihost.barrier("workdir prepared")
+    log_file = _log_to(workdir)
+    splits = _on_devices(ds, mesh)
+    state, results, run = _fresh(config, programs, lanes, trained, n_train, ds, mesh)
+    manager = workdir_lib.checkpoint_manager(workdir, config.checkpoint_keep)
+    interrupt.check()   # the last point before training at which a signal keeps nothing
     if resumable:
       state, meta = workdir_lib.restore_latest(manager, state)
       run, results = meta["run"], meta["results"]
@@ -380,15 +371,39 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True, overwrite
         if received and epoch + 1 < config.epochs:
           raise Interrupted(f"{received} received: stopped after pass {epoch + 1}, "
                             "checkpoint written; rerun the same command to resume")
+  except KeyboardInterrupt:
+    # Stopped before anything was checkpointed: a workdir this run made holds nothing to keep.
+    stopped_empty = created and (manager is None or manager.latest_step() is None)
+    raise
   finally:
-    workdir_lib.close(manager)
+    if manager is not None:
+      workdir_lib.close(manager)
     if board is not None:
       board.close()
-    logging.getLogger().removeHandler(log_file)
-    log_file.close()
+    if log_file is not None:
+      logging.getLogger().removeHandler(log_file)
+      log_file.close()
     if lock is not None:
       lock.release()
+    if stopped_empty and multihost.is_primary():
+      shutil.rmtree(workdir, ignore_errors=True)
   return results
+
+
+def _fresh(config, programs, lanes, trained, n_train, ds, mesh):
+  """(state, results, run) of a run before its first step: every lane initialised, results.json's
+  record, and the host-side progress of the current pass, saved with every checkpoint (the
+  padding lanes count as never alive: they train, but nothing reads their numbers)."""
+  state = programs.init_lanes(trained)
+  n_params = sum(int(np.prod(v.shape[1:])) for v in jax.tree_util.tree_leaves(state["params"]))
+  results = results_lib.new(config, describe(programs.recipe.model), lanes, n_params, n_train,
+                            int(ds.test_x.shape[0]), 1 if mesh is None else mesh.size)
+  run = {"epoch": 0, "step": 0, "loss_sum": [0.0] * len(trained), "errors": [0] * len(trained),
+         "alive": [True] * len(lanes) + [False] * (len(trained) - len(lanes)),
+         "pass_seconds": 0.0, "records": None, "total_seconds": 0.0,
+         "init_largest": {name: host(v).tolist() for name, v in
+                          programs.largest_weight(state["params"]).items()}}
+  return state, results, run
 
 
 def load_data(config) -> data_lib.Mnist:

@@ -28,7 +28,7 @@ class WorkdirError(ValueError):
 
 
 # Config fields that do not change what a run computes, so a workdir may be resumed with others.
-RESUMABLE_DIFFERENCES = ("mnist_dir", "eval_batch_size", "lane_group", "expect_stall")
+RESUMABLE_DIFFERENCES = ("mnist_dir", "eval_batch_size", "lane_group", "expect_stall", "about")
 LOCK, OWNER = ".lock", ".lock.owner"
 
 
@@ -91,7 +91,8 @@ def _lock(workdir: str) -> filelock.FileLock:
 def prepare(workdir: str, config, overwrite: bool):
   """Creates workdir and takes its lock, or checks that the results already in it are this
   config's (everything else has been checked before: this is the first write). Returns (lock,
-  whether checkpoints exist to resume from); the caller releases the lock."""
+  whether checkpoints exist to resume from, whether this call created workdir); the caller
+  releases the lock."""
   results_path = os.path.join(workdir, "results.json")
   ckpt_dir = os.path.join(workdir, "checkpoints")
   new = not os.path.exists(workdir)
@@ -103,8 +104,6 @@ def prepare(workdir: str, config, overwrite: bool):
   except OSError as e:
     raise WorkdirError(f"workdir {workdir!r} is not writable ({e.strerror}); choose another "
                        "--workdir") from None
-  if new:
-    files.CREATED.append(workdir)   # removed again if the run is stopped before it trains
   lock = _lock(workdir) if is_primary() else None
   try:
     if overwrite:
@@ -114,10 +113,10 @@ def prepare(workdir: str, config, overwrite: bool):
             shutil.rmtree(path)
           elif os.path.exists(path):
             os.unlink(path)
-      return lock, False
+      return lock, False, new
     if os.path.exists(results_path):
       check_same_config(read_results(results_path)["config"], config, workdir)
-    return lock, os.path.isdir(ckpt_dir) and any(d.isdigit() for d in os.listdir(ckpt_dir))
+    return lock, os.path.isdir(ckpt_dir) and any(d.isdigit() for d in os.listdir(ckpt_dir)), new
   except BaseException:
     if lock is not None:
       lock.release()

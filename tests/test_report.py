@@ -9,7 +9,9 @@ import struct
 import pytest
 
 import experiments
-from lenet_jax import report, summary, train
+from lenet_jax import train
+from lenet_jax.report import build as report
+from lenet_jax.sweep import summary
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -98,8 +100,8 @@ def test_paper_numbers_in_table(built):
   assert re.search(r"\| connections \| 340,908 \| 340,908 \|", text)
   assert re.search(r"\| test error \(%\) \| 0\.95 \| \d+\.\d\d \(n=1 seed\) \|", text)
   assert re.search(r"\| training error \(%\) \| 0\.35 \| \d+\.\d\d", text)
-  for row in ("| LeNet-1 | 1.7 | - |", "| LeNet-4 | 1.1 | - |",
-              "| LeNet-5 with distortions | 0.8 | - |", "| misclassified test digits "
+  for row in ("| [16x16] LeNet-1 | 1.7 | - |", "| LeNet-4 | 1.1 | - |",
+              "| [dist] LeNet-5 | 0.8 | - |", "| misclassified test digits "
               "(Figure 8) | 82 |"):
     assert row in text, row
   assert re.search(r"\| LeNet-5 \| 0\.95 \| \d+\.\d\d \(n=1 seed\) \|", text)

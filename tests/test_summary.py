@@ -6,7 +6,9 @@ import pytest
 
 import experiments
 from lenet_jax import config as config_lib
-from lenet_jax import paper, summary, sweeps
+from lenet_jax import paper
+from lenet_jax import sweep as sweeps
+from lenet_jax.sweep import summary
 
 
 def _pass(i, test_error, ips, train_error=0.5):
@@ -43,8 +45,14 @@ def entries():
   return [("c3_partial", a), ("pool_max", b)]
 
 
+# What the two experiments declare (experiments.about), as the runner passes it.
+ABOUT = {"c3_partial": {"change": "the headline recipe (authors' init, mu 0.25)",
+                        "paper_test_error": 0.95},
+         "pool_max": {"change": "the change", "paper_test_error": None}}
+
+
 def test_statistics_against_hand_computed_values(tmp_path, entries):
-  out = summary.write_summary(entries, str(tmp_path))
+  out = summary.write_summary(entries, str(tmp_path), ABOUT)
   a, b = out["experiments"]
   assert a["experiment"] == "c3_partial" and b["experiment"] == "pool_max"
 
@@ -75,15 +83,21 @@ def test_statistics_against_hand_computed_values(tmp_path, entries):
 
 
 def test_markdown_table(tmp_path, entries):
-  summary.write_summary(entries, str(tmp_path))
+  summary.write_summary(entries, str(tmp_path), ABOUT)
   text = (tmp_path / "summary.md").read_text()
   rows = [l for l in text.splitlines() if l.startswith("| c3_partial") or l.startswith("| pool_max")]
   assert len(rows) == 2
   a, b = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
   assert a == ["c3_partial", "the headline recipe (authors' init, mu 0.25)", "3/3", "1.20 ± 0.20", "1.00", "1.40", "0.95",
                "0.50", "-", "600", "0"]
-  assert b == ["pool_max", sweeps.CHANGES["pool_max"], "2/3", "2.50 ± 0.71", "2.00", "3.00", "-",
+  assert b == ["pool_max", "the change", "2/3", "2.50 ± 0.71", "2.00", "3.00", "-",
                "0.50", "-", "150", "1"]
+
+
+def test_what_an_experiment_declares_comes_from_its_config_without_about(tmp_path, entries):
+  entries[1][1]["config"]["about"] = {"change": "recorded", "paper_test_error": 7.5}
+  b = summary.write_summary(entries, str(tmp_path))["experiments"][1]
+  assert (b["change"], b["paper_test_error"]) == ("recorded", 7.5)
 
 
 def test_plots_are_readable_pngs(tmp_path, entries):
@@ -163,7 +177,7 @@ def test_ablation_sweep_configs_differ_from_the_recipe_as_expected():
     assert config.experiment == name
     got = {k: v for k, v in config.to_dict().items() if k != "experiment" and v != base[k]}
     assert got == EXPECTED_CHANGES[name], name
-    assert name in sweeps.CHANGES and sweeps.CHANGES[name], name
+    assert experiments.about(name)["change"], name
     config_lib.validate(config)   # a combination training accepts
 
 
@@ -173,8 +187,13 @@ def test_sweep_registry():
   for name in sweeps.names():
     for experiment in sweeps.get(name):
       assert experiment in experiments.names(), experiment
-      assert experiment in sweeps.CHANGES or experiment in sweeps.SWEEPS["figure9"], experiment
-  assert set(paper.REPORTED_TEST_ERROR) - {"distortions"} <= set(sweeps.CHANGES)
+      about = experiments.about(experiment)   # declared by the module, the paper's row valid
+      assert about["change"], experiment
+      if about["paper_row"]:
+        assert about["paper_test_error"] == paper.figure9_row(about["paper_row"])["test_error"]
+  # Every row of Figure 9 with a neural or classical method of the paper has its experiment.
+  rows = {experiments.about(n)["paper_row"] for n in sweeps.get("figure9")}
+  assert {r[0] for r in paper.FIGURE9 if "SVM" not in r[0]} == rows - {None}
   with pytest.raises(sweeps.UnknownSweep, match="unknown sweep 'nope'; valid sweeps: "
                                                  "figure6, figure9, paper_ablations, sdlm_verdict, smoke"):
     sweeps.get("nope")

@@ -7,7 +7,8 @@ import pytest
 
 from conftest import small_config
 from lenet_jax import config as config_lib
-from lenet_jax import lanes, runner, train, workdir
+from lenet_jax import lanes, train, workdir
+from lenet_jax.sweep import run as runner
 
 
 def test_plan_groups_only_experiments_differing_in_lane_fields(mnist_dir):

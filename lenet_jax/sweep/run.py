@@ -10,7 +10,9 @@ import sys
 import time
 from typing import Any, Callable, Optional, Sequence
 
-from lenet_jax import files, paper, summary, train
+from lenet_jax import data, files, interrupt, train
+from lenet_jax.sweep import summary
+from lenet_jax import results as results_lib
 from lenet_jax.results import lane_record
 from lenet_jax.config import LANE_FIELDS
 from lenet_jax.lanes import lanes_of
@@ -22,7 +24,7 @@ def _shared(config) -> str:
   """What configs must agree on to train in one program: everything but the experiment's name
   and the lane fields (and the seed too when it draws the training subset)."""
   fields = config.to_dict()
-  skip = {"experiment", *LANE_FIELDS} - ({"seed"} if fields.get("train_subset") == "random"
+  skip = {"experiment", "about", *LANE_FIELDS} - ({"seed"} if fields.get("train_subset") == "random"
                                          else set())
   return json.dumps({k: v for k, v in fields.items() if k not in skip}, sort_keys=True)
 
@@ -63,7 +65,7 @@ def member_results(results: dict, group_config, names: list[str], configs: list,
              for lane, values in zip(results["lanes"][k * per:(k + 1) * per],
                                      trained[k * per:(k + 1) * per])]
     r = dict(results, experiment=name, config=json.loads(json.dumps(config.to_dict())),
-             paper_test_error=paper.REPORTED_TEST_ERROR.get(name), lanes=lanes,
+             paper_test_error=results_lib.paper_test_error(config), lanes=lanes,
              trained_with={"experiments": names, "workdir": workdir})
     if results["status"] in ("done", "stalled") and not any(
         l["status"] in ("done", "stalled") for l in lanes):
@@ -106,7 +108,8 @@ def run(names: list[str], configs: list, root: str, train_fn: Callable[[Any, str
 
   def write_summary():
     if only is None and is_primary() and any(r is not None for r in results.values()):
-      summary.write_summary([(n, r) for n, r in results.items() if r is not None], root)
+      summary.write_summary([(n, r) for n, r in results.items() if r is not None], root,
+                            _about(names, configs))
 
   write_summary()
   for members, config in plan([names[i] for i in todo], [configs[i] for i in todo]):
@@ -136,6 +139,41 @@ def run(names: list[str], configs: list, root: str, train_fn: Callable[[Any, str
   return results
 
 
+def sweep(names: list[str], configs: list, root: str, train_fn: Callable[[Any, str], dict], *,
+          cores: Sequence[int], worker_command: Callable[[str, int], list[str]],
+          only: Optional[str] = None, overwrite: bool = False) -> Optional[tuple[str, int]]:
+  """A whole sweep: with several `cores` (and not a worker itself, `only`), its programs in
+  pinned worker processes (run_workers), the data read first so that a bad file fails before
+  anything is written; then run() for what is left (everything, with one core; nothing, after
+  the workers). Returns None, or (the failure's message, its exit code)."""
+  if len(cores) > 1 and only is None:
+    labels = todo_labels(names, configs, root, overwrite)
+    interrupt.check()
+    if labels:
+      data.load_mnist(configs[0].get("mnist_dir") or None, train_size=1)
+    failure = run_workers(labels, worker_command, root, cores, dict(os.environ),
+                          on_done=lambda: write_finished_summary(names, configs, root))
+    if failure:
+      return failure
+  run(names, configs, root, train_fn, only=only,
+      overwrite=overwrite and len(cores) == 1)   # the workers overwrote already
+  return None
+
+
+def worker_command(argv: Sequence[str], label: str, core: int) -> list[str]:
+  """The command line argv (launch.py's) as the worker that trains the program `label` pinned to
+  `core`: its own worker flags in place of the coordinator's, no progress bar."""
+  ours = ("--sweep_workers", "--sweep_program", "--cpu_core")
+  args, skip = [], False
+  for arg in argv[1:]:
+    if skip or arg.startswith((*ours, "--progress", "--noprogress")):
+      skip = arg in ours   # the value is the next argument
+      continue
+    args.append(arg)
+  return [sys.executable, os.path.abspath(argv[0]), *args, "--sweep_workers=1",
+          f"--sweep_program={label}", f"--cpu_core={core}", "--noprogress"]
+
+
 def todo_labels(names: list[str], configs: list, root: str, overwrite: bool = False) -> list[str]:
   """The labels (members joined by +) of the programs run() would still train, in its order."""
   todo = [i for i, (n, c) in enumerate(zip(names, configs))
@@ -149,7 +187,7 @@ def write_finished_summary(names: list[str], configs: list, root: str) -> None:
   done = [(n, finished(os.path.join(root, n), c)) for n, c in zip(names, configs)]
   done = [(n, r) for n, r in done if r is not None]
   if done:
-    summary.write_summary(done, root)
+    summary.write_summary(done, root, _about(names, configs))
 
 
 def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]], root: str,
@@ -207,6 +245,11 @@ def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]],
     failure = (f"{signal.Signals(stop[-1]).name} received: {len(pending)} program(s) not started; "
                "rerun the same command to resume", 130)
   return failure
+
+
+def _about(names, configs) -> dict:
+  """What each experiment declares (config.about, from experiments.get_config), by name."""
+  return {n: c.get("about") for n, c in zip(names, configs)}
 
 
 def _say(message: str) -> None:

@@ -18,7 +18,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from lenet_jax import files, paper, plots, sweeps
+from lenet_jax import files, paper
+from lenet_jax.report import plots
 from lenet_jax.results import lanes
 
 PAPER_LENET5 = paper.TEST_ERROR
@@ -44,7 +45,8 @@ def _label(name: str, overrides: dict) -> str:
                                  for k, v in sorted(overrides.items())) + "]"
 
 
-def _row(name: str, results: dict, overrides: dict, lanes: list[dict], n_run_lanes: int) -> dict:
+def _row(name: str, results: dict, overrides: dict, lanes: list[dict], n_run_lanes: int,
+         about: dict) -> dict:
   finished = [l for l in lanes if l.get("status") in ("done", "stalled")
               and "final_test_error" in l]
   diverged = [l for l in lanes if l.get("status") == "diverged"]
@@ -89,7 +91,7 @@ def _row(name: str, results: dict, overrides: dict, lanes: list[dict], n_run_lan
       "experiment": name,
       "label": _label(name, overrides),
       "overrides": dict(overrides),
-      "change": sweeps.CHANGES.get(name, ""),
+      "change": about.get("change") or "",
       "lanes": len(lanes),
       "lanes_in_run": n_run_lanes,
       "seeds": [l.get("seed") for l in lanes],
@@ -104,7 +106,7 @@ def _row(name: str, results: dict, overrides: dict, lanes: list[dict], n_run_lan
       "test_error_min": min(finals) if finals else None,
       "test_error_max": max(finals) if finals else None,
       "train_error_mean": float(np.mean(trains)) if trains else None,
-      "paper_test_error": paper.REPORTED_TEST_ERROR.get(name) if not overrides else None,
+      "paper_test_error": about.get("paper_test_error") if not overrides else None,
       "images_per_second": _float(images_per_second),
       "sdlm_pass1": sdlm_pass1,
       "passes": n_passes,
@@ -114,17 +116,20 @@ def _row(name: str, results: dict, overrides: dict, lanes: list[dict], n_run_lan
   }
 
 
-def summarize(entries: Iterable[tuple[str, dict]]) -> list[dict]:
-  """One row per (experiment, overrides), in the order of `entries`."""
+def summarize(entries: Iterable[tuple[str, dict]], about: dict | None = None) -> list[dict]:
+  """One row per (experiment, overrides), in the order of `entries`. What each experiment
+  declares (experiments.about: its change and the paper's number) comes from `about` by name,
+  else from the config its results record (config.about)."""
   rows = []
   for name, results in entries:
+    declared = (about or {}).get(name) or results.get("config", {}).get("about") or {}
     run_lanes = lanes(results)
     groups: dict[tuple, list[dict]] = {}
     for lane in run_lanes:
       key = tuple(sorted((lane.get("overrides") or {}).items()))
       groups.setdefault(key, []).append(lane)
     for key, group in groups.items():
-      rows.append(_row(name, results, dict(key), group, len(run_lanes)))
+      rows.append(_row(name, results, dict(key), group, len(run_lanes), declared))
   return rows
 
 
@@ -159,8 +164,8 @@ def markdown(rows: list[dict]) -> str:
       "Test error after the last pass, over the seeds that finished; std is the sample standard "
       "deviation (ddof 1, '-' with one seed). Diverged lanes are excluded from the statistics "
       "and counted in the last column. images/s: per lane, median over passes, summed over the "
-      "lanes. Paper: LeNet-5's 0.95% (LeCun et al. 1998, Figure 9), only where the paper "
-      "reports a number for that setting. Pass-1 rates: SDLM's effective rates eta/(mu + h) "
+      "lanes. Paper: the test error of the row of Figure 9 (LeCun et al. 1998) that the "
+      "experiment reproduces, where there is one. Pass-1 rates: SDLM's effective rates eta/(mu + h) "
       "from the estimate before pass 1, over the lanes, and the mean share of parameters "
       "inside the paper's 7e-5..0.016.",
   ]
@@ -238,10 +243,11 @@ def plot_final(rows: list[dict], path: str) -> None:
   plots.save_png(fig, path, dpi=120)
 
 
-def write_summary(entries: Iterable[tuple[str, dict]], workdir: str) -> dict:
+def write_summary(entries: Iterable[tuple[str, dict]], workdir: str,
+                  about: dict | None = None) -> dict:
   """Writes summary.json, summary.md, test_error_per_pass.png and final_errors.png to workdir
   (each atomically) and returns the summary.json dict."""
-  rows = summarize(list(entries))
+  rows = summarize(list(entries), about)
   os.makedirs(workdir, exist_ok=True)
   names = {"json": "summary.json", "markdown": "summary.md",
            "per_pass_plot": "test_error_per_pass.png", "final_plot": "final_errors.png"}

@@ -22,11 +22,11 @@ from typing import Optional
 import numpy as np
 
 from lenet_jax import files, paper
-from lenet_jax.figures import (FEATURE_DIGITS, FIGURES, MAX_MISCLASSIFIED_SHOWN, confusion_matrix,
+from lenet_jax.report.figures import (FEATURE_DIGITS, FIGURES, MAX_MISCLASSIFIED_SHOWN, confusion_matrix,
                                plot_c1_kernels, plot_confusion, plot_error_per_pass,
                                plot_feature_maps, plot_misclassified, plot_prototypes,
                                plot_training_set_size)
-from lenet_jax.sources import (Run, SourceError, checkpoint_position, final_stat,
+from lenet_jax.report.sources import (Run, SourceError, checkpoint_position, final_stat,
                                first_pass_rates, fmt_row_stat, fmt_stat,
                                lanes, model_view, read_run, read_sweep, stage_outputs, total)
 
@@ -218,8 +218,8 @@ def _markdown(sources, c3_runs, sweep_dir, sweep, distortions, figures, notes, m
         f"{checkpoint_note or '-'} |",
         "", "### Figure 9 (test error %, MNIST)", "",
         "| classifier | paper | ours |", "|---|---:|---|"]
-  for name, reported, role in paper.FIGURE9:
-    ours = test if role == "c3_partial" else dist if role == "distortions" else "-"
+  for name, reported, _, _ in paper.FIGURE9:
+    ours = {"LeNet-5": test, "[dist] LeNet-5": dist}.get(name, "-")
     L.append(f"| {name} | {reported} | {ours} |")
 
   if ref and ref.get("layers"):

@@ -1,4 +1,5 @@
-"""Named lists of experiments run together (lenet_jax.runner), and what each experiment changes.
+"""Named lists of experiments run together (lenet_jax.runner); what each one changes, and the
+paper's number it is compared with, each experiment module declares (experiments.about).
 
   SWEEPS["paper_ablations"]: c3_partial (the paper's recipe) and one experiment per design choice
   of the paper, each changing that one choice (modern changes several: the usual LeNet-5 of
@@ -30,34 +31,6 @@ SWEEPS: dict[str, list[str]] = {
         "pairwise_linear", "linear", "linear_deslant",
     ],
 }
-
-# The choice of the paper's recipe each experiment changes (one line, for tables).
-CHANGES: dict[str, str] = {
-    "c3_partial": "the headline recipe (authors' init, mu 0.25)",
-    "c3_full": "C3 fully connected to S2 (not Table I)",
-    "pool_avg": "2x2 average pooling (not trainable subsampling)",
-    "pool_max": "2x2 max pooling (not trainable subsampling)",
-    "act_logistic": "logistic activation (not scaled tanh)",
-    "act_relu": "ReLU activation (not scaled tanh)",
-    "out_rbf_random": "random +-1 RBF codes (not 7x12 bitmaps)",
-    "out_linear": "linear output + cross-entropy (not RBF + MAP)",
-    "loss_mle": "MLE loss, Eq. 8 (not MAP, Eq. 9)",
-    "opt_sgd": "plain SGD (not SDLM)",
-    "opt_adam": "Adam, lr 1e-4 (not SDLM)",
-    "init_default": "Flax default init (not +-1/sqrt(fan-in))",
-    "train_15k": "15,000 training images (not 60,000)",
-    "train_30k": "30,000 training images (not 60,000)",
-    "modern": "full C3, avg pool, ReLU, linear + CE, Adam 1e-3, batch 32",
-    "sdlm_paper": "the paper's SDLM, the authors' init (+-1/sqrt(F))",
-    "sdlm_paper_authors": "sdlm_paper + the authors' code's curvature choices",
-    "sdlm_paper_mu025": "sdlm_paper with mu 0.25 (not 0.02)",
-    "sdlm_paper_once": "sdlm_paper with h estimated once (authors' demo)",
-    "sdlm_lush_demo": "the authors' demo's SDLM: h once on 100, eta 1e-4",
-    "sdlm_refresh": "+-2.4/F, mu 0.25, h refreshed 17 more times in pass 1",
-    "init_paper_text": "+-2.4/F init with the paper's SDLM (saturates)",
-    "distortions": "random affine distortions at every presentation",
-}
-
 
 class UnknownSweep(ValueError):
   pass

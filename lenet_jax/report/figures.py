@@ -10,8 +10,9 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.gridspec import GridSpec
 
-from lenet_jax import paper, plots, tables
-from lenet_jax.sources import Run, SourceError, final_stat, kept_lanes
+from lenet_jax import paper, tables
+from lenet_jax.report import plots
+from lenet_jax.report.sources import Run, SourceError, final_stat, kept_lanes
 
 TRAIN_SIZES = {"train_15k": 15_000, "train_30k": 30_000, "c3_partial": paper.TRAIN_IMAGES}
 
