@@ -50,6 +50,9 @@ def parse_args(argv=None):
   p.add_argument("--filter_factor", type=float, default=3.0,
                  help="boosting's filtering at full scale over its timed share (see above)")
   p.add_argument("--json", default="", help="also write the prediction here")
+  p.add_argument("--reschedule", default="",
+                 help="a prediction's JSON: its experiments' seconds handed out again in the "
+                      "sweep's present order, nothing timed")
   args = p.parse_args(argv)
   args.epochs = [int(e) for e in args.epochs.split(",")]
   if min(args.epochs) < 2 or args.workers < 1 or args.seeds < 1 or args.train_size < 100:
@@ -130,6 +133,23 @@ def predict_boosted(workdir: str, scale: float, epochs: int, last_pass: bool, fa
   return total + max(0.0, wall - inside)
 
 
+def schedule(names, per: dict, args) -> list[dict]:
+  """The sweep's wall time for each number of passes: the programs handed out in order to the
+  first free worker."""
+  workers = args.workers if args.workers > 1 else 1
+  predictions = []
+  for e in args.epochs:
+    finish = [0.0] * workers
+    for n in names:
+      heapq.heapreplace(finish, finish[0] + per[e][n])
+    total = max(finish)
+    print(f"predicted: --sweep={args.sweep} --seeds={args.seeds} --epochs={e} "
+          f"--sweep_workers={args.workers} {args.sweep_args}: {len(names)} experiments, "
+          f"{total / 60:.1f} min ({total / 3600:.2f} h)")
+    predictions.append({"epochs": e, "per_experiment_s": per[e], "predicted_s": total})
+  return predictions
+
+
 def predict(args) -> dict:
   names = sweep.get(args.sweep)
   kinds = {n: kind(n) for n in names}
@@ -167,16 +187,7 @@ def predict(args) -> dict:
           per[e][n] = wall * scale
       print(f"  {n} ({kinds[n]}): timed {wall:.0f}s, predicted {per[args.epochs[-1]][n]:.0f}s",
             flush=True)
-  predictions = []
-  for e in args.epochs:
-    finish = [0.0] * len(cores)
-    for n in names:            # the first free worker takes the next program
-      heapq.heapreplace(finish, finish[0] + per[e][n])
-    total = max(finish)
-    print(f"predicted: --sweep={args.sweep} --seeds={args.seeds} --epochs={e} "
-          f"--sweep_workers={args.workers} {args.sweep_args}: {len(names)} experiments, "
-          f"{total / 60:.1f} min ({total / 3600:.2f} h)")
-    predictions.append({"epochs": e, "per_experiment_s": per[e], "predicted_s": total})
+  predictions = schedule(names, per, args)
   return {"sweep": args.sweep, "seeds": args.seeds, "workers": args.workers,
           "train_size": args.train_size, "sweep_args": args.sweep_args, "timed_wall_s": walls,
           "predictions": predictions}
@@ -184,7 +195,13 @@ def predict(args) -> dict:
 
 def main(argv=None):
   args = parse_args(argv)
-  r = predict(args)
+  if args.reschedule:
+    r = _read(args.reschedule)
+    per = {p["epochs"]: p["per_experiment_s"] for p in r["predictions"]}
+    r.update(predictions=schedule(sweep.get(args.sweep), per, args),
+             rescheduled_from=args.reschedule, order=sweep.get(args.sweep))
+  else:
+    r = predict(args)
   if args.json:
     write_json(args.json, r)
 

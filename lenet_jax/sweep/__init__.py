@@ -21,14 +21,14 @@ SWEEPS: dict[str, list[str]] = {
     # The paper's Figure 6: test error against training-set size.
     "figure6": ["train_15k", "train_30k", "c3_partial"],
     # The paper's Figure 9, its neural rows and its cheap reference rows, and the study note's
-    # two claims (sections 1.1 and 1.6). The longest programs first, so that two workers finish
-    # together; lenet4 before the two experiments built on it (they reuse its run).
+    # two claims (sections 1.1 and 1.6). Longest first so that two workers finish together
+    # (benchmarks/predict_sweep.py), and lenet4 before the two experiments that reuse its run.
     "figure9": [
-        "mlp_1000_dist", "mlp_1000", "mlp_500_150_dist", "distortions", "mlp_500_150",
-        "lenet4", "lenet5_local", "c3_partial", "lenet1", "mlp_300_100_dist", "mlp_300_dist",
-        "lenet5_permuted", "mlp_300_100", "mlp_300", "mlp_300_permuted", "mlp_300_deslant",
-        "boosted_lenet4", "lenet4_knn", "knn", "knn_deslant", "rbf_linear", "pca_quadratic",
-        "pairwise_linear", "linear", "linear_deslant",
+        "lenet4", "lenet5_local", "boosted_lenet4", "mlp_1000_dist", "mlp_1000", "distortions",
+        "mlp_500_150_dist", "c3_partial", "lenet5_permuted", "mlp_500_150", "mlp_300_100_dist",
+        "mlp_300_dist", "lenet1", "mlp_300_100", "mlp_300", "mlp_300_permuted",
+        "mlp_300_deslant", "lenet4_knn", "rbf_linear", "knn", "knn_deslant", "pairwise_linear",
+        "pca_quadratic", "linear_deslant", "linear",
     ],
 }
 
