@@ -6,15 +6,14 @@ near-linear range; the logistic function is not symmetric about zero.
   python launch.py --experiment=act_logistic --mnist_dir=../shared/data/mnist
   python launch.py --experiment=act_logistic --mnist_dir=../shared/data/mnist --seeds=5
 
-Measured by `launch.py --sweep=paper_ablations --seeds=5 --mnist_dir=../shared/data/mnist
---sweep_workers=2 --set=train_eval=last_pass` (seeds 0-4, 20 passes, 2-core Intel Xeon CPU, JAX
-0.10.2, 2026-12-01, commit c7cfc4c): test error 90.26 ± 0.00% over 5 seeds (min 90.26, max 90.26),
-training error 90.25%; c3_partial in the same sweep 1.02 ± 0.10% (results/sweep_ablations_v3/). From
-the earlier recipe (sdlm_refresh: +-2.4/F, h refreshed in pass 1; results/sweep_paper_ablations/):
-90.26 ± 0.00% against 1.05 ± 0.05%. Every seed predicts one class (8) for every image from the first
-pass to the last, as under the earlier recipe's +-2.4/F initialisation: the logistic function leaves
-F6's output almost independent of the input (experiments/signal_spread.py), and SDLM's steps never
-recover it. The paper's claim holds in its strongest form.
+Measured: the ablation tables of the README and RESULTS.md, generated from
+results/sweep_ablations_v3/act_logistic/results.json (`launch.py --sweep=paper_ablations --seeds=5
+--mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
+results/sweep_paper_ablations/act_logistic.json. Every seed predicts one class (8) for every image
+from the first pass to the last, as under the earlier recipe's +-2.4/F initialisation: the logistic
+function leaves F6's output almost independent of the input (experiments/signal_spread.py), and
+SDLM's steps never recover it. The paper's claim holds in its strongest form.
 """
 from lenet_jax.config import paper_config
 

@@ -11,13 +11,12 @@ chosen on the validation split. The claim: this is the reading of the paper that
   python launch.py --experiment=c3_partial --mnist_dir=../shared/data/mnist --seeds=5
 
 Paper: 0.95% test error, 0.35% training error.
-Measured (as sdlm_paper_mu025, the same config, in `--sweep=sdlm_verdict --seeds=5`; seeds
-0-4, 20 passes, 2-core Intel Xeon CPU, JAX 0.10.2, 2026-12-01, commit c30afb8): test error
-1.03 +- 0.11% (min 0.92, max 1.21), training error 0.38%. results/sdlm_verdict/. Since 883b8c5
-the initialisation's bound is computed on the host, which moves the last bits of the initial
-weights (up to 7e-9). Re-measured at that code in the ablation sweep (commit c7cfc4c, the five
-lanes on one core): 1.02 +- 0.10% (min 0.94, max 1.20), training error 0.39%,
-results/sweep_ablations_v3/.
+Measured: the README's SDLM verdict table (as sdlm_paper_mu025, the same config, in
+`--sweep=sdlm_verdict --seeds=5`; results/sdlm_verdict/sdlm_paper_mu025/results.json), its
+ablation table (results/sweep_ablations_v3/c3_partial/results.json, the five lanes on one core;
+the initialisation's bound is now computed on the host, which moves the last bits of the initial
+weights, so the two differ by float rounding) and its Figure 9 table
+(results/figure9/c3_partial/results.json).
 """
 from lenet_jax.config import paper_config
 

@@ -10,10 +10,8 @@ once, or a tenth of 20 passes over it (the paper does not say how many passes th
   python launch.py --experiment=distortions --mnist_dir=../shared/data/mnist --seeds=2
 
 Paper: 0.8% test error.
-Measured (2-core AMD EPYC CPU, JAX 0.10.2, 2026-11-27, commit 526aa0c, 20
-passes, the second command: seeds 0 and 1 in one program, one per core, 10.3 min in all):
-  seed 0: 0.79% test error (79 errors; 0.83% on the undistorted training images)
-  seed 1: 0.71% (training 0.84%)
+Measured: RESULTS.md's distortions table, generated from results/distortions_seeds0-1.json (the
+second command), and the README's Figure 9 table (results/figure9/distortions/results.json).
 With one lane per device, seed 0 runs the same single-model program as the first command
 (bit-identical over 50 steps in tests/test_lanes.py).
 """

@@ -7,12 +7,11 @@ region (neither saturated nor too small).
   python launch.py --experiment=init_default --mnist_dir=../shared/data/mnist
   python launch.py --experiment=init_default --mnist_dir=../shared/data/mnist --seeds=5
 
-Measured by `launch.py --sweep=paper_ablations --seeds=5 --mnist_dir=../shared/data/mnist
---sweep_workers=2 --set=train_eval=last_pass` (seeds 0-4, 20 passes, 2-core Intel Xeon CPU, JAX
-0.10.2, 2026-12-01, commit c7cfc4c): test error 0.99 ± 0.08% over 5 seeds (min 0.90, max 1.07),
-training error 0.42%; c3_partial in the same sweep 1.02 ± 0.10% (results/sweep_ablations_v3/). From
-the earlier recipe (sdlm_refresh: +-2.4/F, h refreshed in pass 1; results/sweep_paper_ablations/):
-1.04 ± 0.06% against 1.05 ± 0.05%.
+Measured: the ablation tables of the README and RESULTS.md, generated from
+results/sweep_ablations_v3/init_default/results.json (`launch.py --sweep=paper_ablations --seeds=5
+--mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
+results/sweep_paper_ablations/init_default.json.
 """
 from lenet_jax.config import paper_config
 

@@ -6,14 +6,14 @@ evidence of that inconsistency in the paper; its results are the measurement, no
 
   python launch.py --experiment=init_paper_text --mnist_dir=../shared/data/mnist
 
-Measured by `launch.py --sweep=paper_ablations --seeds=5 --mnist_dir=../shared/data/mnist
---sweep_workers=2 --set=train_eval=last_pass` (seeds 0-4, 20 passes, 2-core Intel Xeon CPU, JAX
-0.10.2, 2026-12-01, commit c7cfc4c): test error 90.07 ± 0.33% over 4 seeds that did not diverge (min
-89.68, max 90.42), training error 90.13%; c3_partial in the same sweep 1.02 ± 0.10%
-(results/sweep_ablations_v3/). Seeds 0-3 stall at chance within pass 1 and seed 4 diverges in it
-(C1's weights grow without bound); pass 1's rates reach the cap eta/mu = 0.025, with 16.5% of the
-parameters inside the paper's 7e-5..0.016. That is the measurement of the paper's inconsistency, as
-expected, not a tool error (exit status 0).
+Measured: the ablation tables of the README and RESULTS.md, generated from
+results/sweep_ablations_v3/init_paper_text/results.json (`launch.py --sweep=paper_ablations
+--seeds=5 --mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`), and
+RESULTS.md's SDLM verdict table (results/sdlm_verdict/init_paper_text/results.json, stopped
+after a few passes). The seeds stall at chance within pass 1 or diverge in it (C1's weights grow
+without bound); pass 1's rates reach the cap eta/mu = 0.025, with a small share of the
+parameters inside the paper's 7e-5..0.016. That is the measurement of the paper's
+inconsistency, as expected, not a tool error (exit status 0).
 """
 from lenet_jax.config import paper_config
 

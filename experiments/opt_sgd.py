@@ -8,8 +8,8 @@ gets the same rate, held fixed.
   python launch.py --experiment=opt_sgd --mnist_dir=../shared/data/mnist --seeds=5
 
 The rate: a small check on the first 5,000 training images, batch 1, 2 passes, test error on
-the full 10,000 test images after pass 2 (2-core AMD EPYC CPU, 2026-11-27, candidates trained
-together with --vary=learning_rate=...):
+the full 10,000 test images after pass 2 (candidates trained together with
+--vary=learning_rate=...; no results file was kept, so the check's numbers stay here):
   1e-4: 52.00% (seed 0; still near chance after pass 1)
   3e-4:  8.54% (seed 0)
   5e-4:  8.11%, 5.78% (seeds 0, 1; mean 6.95)
@@ -22,12 +22,11 @@ together with --vary=learning_rate=...):
 A short check favours fast early progress: over 20 full passes a smaller fixed rate might end
 lower, which the sweep does not test (there is no decay, unlike SDLM's eta schedule).
 
-Measured by `launch.py --sweep=paper_ablations --seeds=5 --mnist_dir=../shared/data/mnist
---sweep_workers=2 --set=train_eval=last_pass` (seeds 0-4, 20 passes, 2-core Intel Xeon CPU, JAX
-0.10.2, 2026-12-01, commit c7cfc4c): test error 1.20 ± 0.06% over 5 seeds (min 1.13, max 1.26),
-training error 0.53%; c3_partial in the same sweep 1.02 ± 0.10% (results/sweep_ablations_v3/). From
-the earlier recipe (sdlm_refresh: +-2.4/F, h refreshed in pass 1; results/sweep_paper_ablations/):
-1.54 ± 0.23% against 1.05 ± 0.05%.
+Measured: the ablation tables of the README and RESULTS.md, generated from
+results/sweep_ablations_v3/opt_sgd/results.json (`launch.py --sweep=paper_ablations --seeds=5
+--mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
+results/sweep_paper_ablations/opt_sgd.json.
 """
 from lenet_jax.config import paper_config
 

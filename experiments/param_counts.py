@@ -5,12 +5,22 @@
 - A 1x1 convolution reducing channels before a 3x3 one saves parameters.
 - LeNet-5 (lenet_jax.model.describe): partial C3 1,516 parameters vs full 2,416; 60,000 vs 60,900
   in all; 340,908 connections.
+- Every network of the paper's Figure 9 (the figure9 sweep's), its parameters and connections
+  (multiply-adds) as the code counts them, beside Figures 11 and 12's thousands and, for
+  LeNet-1 and LeNet-4, the published counts.
 
   python launch.py --experiment=param_counts
 """
 import ml_collections
 
+import experiments
+from lenet_jax import paper, step, sweep
 from lenet_jax.model import LeNet5, describe
+
+# Counts published in the text (the figures round to thousands): LeNet-1 (LeCun et al. 1990)
+# and LeNet-4's "about".
+STATED = {"[16x16] LeNet-1": "2,578 / 98,442 (1990), 4,635 units",
+          "LeNet-4": "about 17,000 / about 260,000", "LeNet-5": "60,000 / 340,908"}
 
 
 def get_config():
@@ -48,10 +58,34 @@ def run(config, workdir):
   print("3x3 convolution 256 -> 256 channels:")
   print(f"  direct: {o['direct']:,d} weights; behind a 1x1 to 64 channels: {o['with_1x1']:,d} "
         f"({o['saving']:.0%} fewer)")
-  tables = {}
+  networks = figure9_networks()
+  print("The networks of Figure 9: parameters / connections counted here, and the paper's "
+        "(Figures 11, 12: multiply-adds / memory, thousands; the text where it states them):")
+  print(f"  {'row':26s} {'experiment':14s} {'parameters':>11s} {'connections':>12s}  paper")
+  for r in networks:
+    k = lambda v: "-" if v is None else f"{v}K"
+    print(f"  {r['row']:26s} {r['experiment']:14s} {r['params']:11,d} {r['connections']:12,d}  "
+          f"{k(r['multiply_adds_k'])} / {k(r['memory_k'])}"
+          + (f"; {STATED[r['row']]}" if r["row"] in STATED else ""))
+  tables = {"figure9": networks}
   for c3 in ("partial", "full"):
     rows = describe(LeNet5(c3=c3))
     print(f"LeNet-5, {c3} C3:")
     _table(rows)
     tables[c3] = rows
   return {"dense_vs_local": d, "one_by_one": o, "lenet5": tables}
+
+
+def figure9_networks() -> list[dict]:
+  """The trained networks of the figure9 sweep, one per paper row, with their counts (the
+  [dist] rows share their network with the plain ones and are left out)."""
+  rows = []
+  for name in sweep.get("figure9"):
+    about = experiments.about(name)
+    config = experiments.load(name).get_config()
+    if not about["paper_row"] or about["paper_row"].startswith("[dist]") or "seeds" not in config:
+      continue
+    total = describe(step.make_model(config))[-1]
+    rows.append(dict(paper.figure9_row(about["paper_row"]), experiment=name,
+                     params=total["params"], connections=total["connections"]))
+  return rows

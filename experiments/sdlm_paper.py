@@ -9,13 +9,12 @@ first-pass effective rates fall in the paper's 7e-5..0.016 and mu = 0.02 trains.
   python launch.py --experiment=sdlm_paper --mnist_dir=../shared/data/mnist
   python launch.py --sweep=sdlm_verdict --seeds=5 --mnist_dir=../shared/data/mnist
 
-Measured (`--sweep=sdlm_verdict --seeds=5`, seeds 0-4, 20 passes, 2-core Intel Xeon CPU, JAX
-0.10.2, 2026-12-01, commit c30afb8): pass 1 trains (2.7-3.4% test error, rates 1.3e-4..0.019,
-99.8% of parameters inside the paper's range), but from pass 2 on h falls below mu in half the
-parameters, their rates hit eta/mu = 0.025 and 4 of 5 seeds blow up: test error after pass 20
-2.28, 4.23, 89.90, 18.97, 6.78% (mean 24.4%). results/sdlm_verdict/. The first command (seed 0
-alone, commit a876662) diverges in pass 2 and stops with that error after 40 s: at mu = 0.02
-float rounding decides which seeds blow up.
+Measured: the README's SDLM verdict table, generated from
+results/sdlm_verdict/sdlm_paper/results.json (the second command): pass 1 trains, its rates
+inside the paper's range, but from pass 2 on h falls below mu in about half the parameters,
+their rates hit eta/mu = 0.025 and most seeds blow up. The first command (seed 0 alone)
+diverges in pass 2 and stops with that error: at mu = 0.02 float rounding decides which seeds
+blow up.
 """
 from lenet_jax.config import paper_config
 

@@ -8,9 +8,9 @@ the paper's text, not its authors' code, is what matters for the result.
   python launch.py --experiment=sdlm_paper_authors --mnist_dir=../shared/data/mnist
   python launch.py --sweep=sdlm_verdict --seeds=5 --mnist_dir=../shared/data/mnist
 
-Measured (`--sweep=sdlm_verdict --seeds=5`, seeds 0-4, 20 passes, 2-core Intel Xeon CPU, JAX
-0.10.2, 2026-12-01, commit c30afb8): the same pass-2 instability as sdlm_paper, milder: test
-error 3.09 +- 3.11% (min 1.26, max 8.62). results/sdlm_verdict/.
+Measured: the README's SDLM verdict table, generated from
+results/sdlm_verdict/sdlm_paper_authors/results.json: the same pass-2 instability as
+sdlm_paper, milder.
 """
 from experiments import sdlm_paper
 

@@ -6,9 +6,8 @@ mu when set beside sdlm_paper and sdlm_refresh.
   python launch.py --sweep=sdlm_verdict --seeds=5 --mnist_dir=../shared/data/mnist
 
 This is c3_partial's config under another name (kept so the verdict reads as run).
-Measured (`--sweep=sdlm_verdict --seeds=5`, seeds 0-4, 20 passes, 2-core Intel Xeon CPU, JAX
-0.10.2, 2026-12-01, commit c30afb8): test error 1.03 +- 0.11% (min 0.92, max 1.21), training
-error 0.38%. results/sdlm_verdict/.
+Measured: the README's SDLM verdict table, generated from
+results/sdlm_verdict/sdlm_paper_mu025/results.json.
 """
 from experiments import sdlm_paper
 

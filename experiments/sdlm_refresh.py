@@ -5,10 +5,10 @@ more estimates), without which the paper's mu = 0.02 saturates at this initialis
 
   python launch.py --experiment=sdlm_refresh --mnist_dir=../shared/data/mnist --seeds=5
 
-Measured (`--sweep=sdlm_verdict --seeds=5`, seeds 0-4, 20 passes, 2-core Intel Xeon CPU, JAX
-0.10.2, 2026-12-01, commit c30afb8): test error 1.10 +- 0.05% (min 1.03, max 1.16), training
-error 0.41%, 697 s for the five seeds. Earlier code (2026-11-28, as c3_partial in
-results/sweep_paper_ablations/): 1.05 +- 0.05%; the numbers moved with float rounding.
+Measured: the README's SDLM verdict table, generated from
+results/sdlm_verdict/sdlm_refresh/results.json; on earlier code, as c3_partial, RESULTS.md's
+earlier-recipe ablation table (results/sweep_paper_ablations/c3_partial.json): the two differ
+by float rounding.
 """
 from lenet_jax.config import paper_config
 

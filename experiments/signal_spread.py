@@ -1,7 +1,7 @@
 """How much of the input reaches each layer at the paper's initialisation, per squashing function:
 the spread over input images of every layer's output (the standard deviation over images of
 each unit, averaged over the layer's units). Explains act_logistic's result in the ablation
-sweep: there every seed stayed at 90.26% test error, one class for every image.
+sweep: there every seed stayed at chance, one class for every image.
 
 The paper's weights, uniform in +-2.4/F (F the fan-in), make each layer's sums smaller than its
 inputs; the scaled tanh has slope 1.14 at zero and gives some of that back, the logistic
@@ -9,12 +9,13 @@ function has slope 0.25 and loses more at every one of the six squashing layers.
 
   python launch.py --experiment=signal_spread --mnist_dir=../shared/data/mnist
 
-Measured (seed 0, the first 1,000 training images, 2-core AMD EPYC CPU, JAX 0.10.2,
-2026-11-28): at F6, 4.6e-04 for the scaled tanh, 7.0e-08 for the logistic function (6,600x
-less), 2.0e-05 for ReLU. All three give one class for every image before training; with the
-scaled tanh and ReLU training separates them, with the logistic function it did not
-(act_logistic: 90.26% on all 5 seeds after 20 passes of SDLM; also 90.26% after 3 passes of
-Adam, lr 1e-3, batch 32, on 6,000 images).
+Measured: the command prints each layer's spread per function (seed 0, the first 1,000
+training images; no results file is kept). At F6 the logistic function's spread is thousands of
+times below the scaled tanh's, ReLU's between the two. All three give one class for every image
+before training; with the scaled tanh and ReLU training separates them, with the logistic
+function it did not (act_logistic in the ablation tables, generated from
+results/sweep_ablations_v3/act_logistic/results.json; a short Adam run, lr 1e-3, batch 32, on
+6,000 images, stayed at chance too).
 """
 import jax
 import jax.numpy as jnp

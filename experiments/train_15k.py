@@ -7,12 +7,12 @@ to compare against.
   python launch.py --experiment=train_15k --mnist_dir=../shared/data/mnist
   python launch.py --experiment=train_15k --mnist_dir=../shared/data/mnist --seeds=5
 
-Measured by `launch.py --sweep=paper_ablations --seeds=5 --mnist_dir=../shared/data/mnist
---sweep_workers=2 --set=train_eval=last_pass` (seeds 0-4, 20 passes, 2-core Intel Xeon CPU, JAX
-0.10.2, 2026-12-01, commit c7cfc4c): test error 1.67 ± 0.09% over 5 seeds (min 1.58, max 1.82),
-training error 0.31%; c3_partial in the same sweep 1.02 ± 0.10% (results/sweep_ablations_v3/). From
-the earlier recipe (sdlm_refresh: +-2.4/F, h refreshed in pass 1; results/sweep_paper_ablations/):
-1.71 ± 0.08% against 1.05 ± 0.05%.
+Measured: the ablation tables of the README and RESULTS.md, generated from
+results/sweep_ablations_v3/train_15k/results.json (`launch.py --sweep=paper_ablations --seeds=5
+--mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
+results/sweep_paper_ablations/train_15k.json. Also RESULTS.md's Figure 6 table
+(results/sweep_figure6/summary.json).
 """
 from lenet_jax.config import paper_config
 

@@ -1,0 +1,79 @@
+"""The paper's comparison as the report draws it: Figure 9's bars (ours with their spread over the
+seeds beside the paper's) and Figure 10's rejection measure, from a figure9 sweep's folder."""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import numpy as np
+
+from lenet_jax import derived, losses, paper, train, trained
+from lenet_jax import workdir as workdir_lib
+from lenet_jax.report import plots
+from lenet_jax.report.sources import SourceError
+from lenet_jax.sweep.summary import summarize
+
+
+def rows(sweep_dir: str, names: list[str], about: dict) -> list[dict]:
+  """One row per paper row of Figure 9 that an experiment of `names` reproduces and has finished
+  in sweep_dir/NAME: the paper's numbers (paper.figure9_row) and ours (the summary's)."""
+  out = []
+  for name in names:
+    row = (about.get(name) or {}).get("paper_row")
+    path = os.path.join(sweep_dir, name, "results.json")
+    if not row or not os.path.exists(path):
+      continue
+    try:
+      results = workdir_lib.read_results(path)
+    except workdir_lib.WorkdirError:
+      continue
+    ours = summarize([(name, results)], about)[0]
+    out.append(dict(paper.figure9_row(row), experiment=name, ours=ours, results=results,
+                    run_dir=os.path.dirname(path)))
+  order = [r[0] for r in paper.FIGURE9]
+  return sorted(out, key=lambda r: order.index(r["row"]))
+
+
+def rejection(row: dict) -> Optional[list[float]]:
+  """Figure 10's share (%) per seed for a row the figure has: recorded by the experiment
+  (boosting's summed outputs), else computed from each lane's parameters at the run's last
+  checkpoint (checksum-verified) on its version of the test set."""
+  if row["rejection"] is None:
+    return None
+  recorded = [l["rejection_for_0.5"] for l in row["results"]["lanes"] if "rejection_for_0.5" in l]
+  if recorded:
+    return recorded
+  net = trained.load(row["run_dir"])
+  ds = train.load_data(net.config)
+  larger = net.model.output in losses.LARGER_WINS
+  return [derived.rejection_share(trained.scores(net.model, trained.lane_params(net, k),
+                                                 ds.test_x), ds.test_y, larger)
+          for k, lane in enumerate(row["results"]["lanes"]) if lane.get("status") == "done"]
+
+
+def plot(rows_: list[dict], path: str) -> None:
+  """Figure 9 as bars: each row's paper error beside ours (mean, the bar; min to max, the
+  whisker; every seed a dot), on a log scale since the errors span 0.7% to 12%."""
+  if not rows_:
+    raise SourceError("no finished Figure 9 row")
+  fig = plots.figure(figsize=(8.0, 0.42 * len(rows_) + 1.6))
+  ax = fig.add_subplot()
+  y = np.arange(len(rows_))[::-1]
+  paper_err = [r["test_error"] for r in rows_]
+  ours = [r["ours"]["test_error_mean"] or np.nan for r in rows_]
+  low = [m - (r["ours"]["test_error_min"] or m) for m, r in zip(ours, rows_)]
+  high = [(r["ours"]["test_error_max"] or m) - m for m, r in zip(ours, rows_)]
+  ax.barh(y + 0.2, paper_err, height=0.38, color="0.7", label="paper (Figure 9)")
+  ax.barh(y - 0.2, ours, height=0.38, color="C0", xerr=[low, high], capsize=2,
+          label="ours: mean over seeds, min to max")
+  for yi, r in zip(y, rows_):
+    seeds = r["ours"]["test_errors"]
+    ax.plot(seeds, [yi - 0.2] * len(seeds), "k.", markersize=3)
+  ax.set_yticks(y)
+  ax.set_yticklabels([r["row"] for r in rows_], fontsize=8)
+  ax.set_xscale("log")
+  ax.set_xlabel("test error (%), log scale")
+  ax.set_title("Figure 9: test error on MNIST, the paper's and ours")
+  ax.grid(True, axis="x", which="both", alpha=0.3)
+  ax.legend(fontsize=8, loc="lower right")
+  plots.save_png(fig, path)
