@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
-MNIST=${MNIST_DIR:-../shared/data/mnist}
+MNIST=${MNIST_DIR:-}   # empty: the copy in the repository (lenet_jax/mnist)
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 
@@ -32,14 +32,14 @@ step() {   # step NAME COMMAND...: runs it, its output to $OUT/NAME.log, its sec
 }
 run() {    # run NAME ARGS...: one launch.py training run into $OUT/NAME
   local name=$1; shift
-  step "$name" "$PY" launch.py --mnist_dir="$MNIST" --workdir="$OUT/$name" --overwrite \
+  step "$name" "$PY" launch.py ${MNIST:+"--mnist_dir=$MNIST"} --workdir="$OUT/$name" --overwrite \
     --noprogress "$@"
 }
 
 : > "$OUT/steps.md"
 step tests "$PY" -m pytest -q -n0 "${TESTS[@]}"
 # shellcheck disable=SC2086
-step bench "$PY" benchmarks/bench.py $BENCH --json="$OUT/bench.json"
+step bench "$PY" benchmarks/bench.py $BENCH ${MNIST:+"--mnist_dir=$MNIST"} --json="$OUT/bench.json"
 run c3_partial_b1 --experiment=c3_partial --epochs=1 --set=train_size=$TRAIN
 run seeds_b1 --experiment=c3_partial --epochs=1 --seeds=$SEEDS --set=train_size=$TRAIN
 run modern_b128 --experiment=modern --epochs=1 --batch_size=128 --set=train_size=$B128_TRAIN
