@@ -3,12 +3,12 @@
 output and SDLM among them, stays the paper's; ReLU is unbounded, so the F6 outputs are no
 longer kept in [-1.7159, 1.7159] around the +-1 codes.
 
-  python launch.py --experiment=act_relu --mnist_dir=../shared/data/mnist
-  python launch.py --experiment=act_relu --mnist_dir=../shared/data/mnist --seeds=5
+  python launch.py --experiment=act_relu
+  python launch.py --experiment=act_relu --seeds=5
 
 Measured: the ablation tables of the README and RESULTS.md, generated from
 results/sweep_ablations_v3/act_relu/results.json (`launch.py --sweep=paper_ablations --seeds=5
---mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+--sweep_workers=2 --set=train_eval=last_pass`); the earlier
 recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
 results/sweep_paper_ablations/act_relu.json. Under the earlier recipe's +-2.4/F initialisation the
 seeds split (two stalled); with the authors' initialisation every seed trains, and ReLU gives the

@@ -2,11 +2,11 @@
 60,900 in all). The paper's claim: partial connectivity keeps the number of connections down
 and breaks symmetry, so that maps learn different features.
 
-  python launch.py --experiment=c3_full --mnist_dir=../shared/data/mnist
+  python launch.py --experiment=c3_full
 
 Measured: the ablation tables of the README and RESULTS.md, generated from
 results/sweep_ablations_v3/c3_full/results.json (`launch.py --sweep=paper_ablations --seeds=5
---mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+--sweep_workers=2 --set=train_eval=last_pass`); the earlier
 recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
 results/sweep_paper_ablations/c3_full.json.
 """

@@ -7,8 +7,8 @@ subsampling coefficients 0.5) instead of the paper's +-2.4/F, and mu 0.25 instea
 chosen on the validation split. The claim: this is the reading of the paper that trains best
 (the SDLM verdict, RESULTS.md).
 
-  python launch.py --experiment=c3_partial --mnist_dir=../shared/data/mnist
-  python launch.py --experiment=c3_partial --mnist_dir=../shared/data/mnist --seeds=5
+  python launch.py --experiment=c3_partial
+  python launch.py --experiment=c3_partial --seeds=5
 
 Paper: 0.95% test error, 0.35% training error.
 Measured: the README's SDLM verdict table (as sdlm_paper_mu025, the same config, in

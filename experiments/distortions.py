@@ -6,8 +6,8 @@ inside the jitted step (lenet_jax/distort.py), and the test images are never dis
 pass here shows 60,000 distorted views, so 20 passes show 1.2 million: twice the paper's set
 once, or a tenth of 20 passes over it (the paper does not say how many passes that run took).
 
-  python launch.py --experiment=distortions --mnist_dir=../shared/data/mnist
-  python launch.py --experiment=distortions --mnist_dir=../shared/data/mnist --seeds=2
+  python launch.py --experiment=distortions
+  python launch.py --experiment=distortions --seeds=2
 
 Paper: 0.8% test error.
 Measured: RESULTS.md's distortions table, generated from results/distortions_seeds0-1.json (the

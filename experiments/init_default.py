@@ -4,12 +4,12 @@ experiments/init_paper_text.py). The paper's claim (Appendix A): scaling by the 
 initial spread of every unit's weighted sum within the squashing function's normal operating
 region (neither saturated nor too small).
 
-  python launch.py --experiment=init_default --mnist_dir=../shared/data/mnist
-  python launch.py --experiment=init_default --mnist_dir=../shared/data/mnist --seeds=5
+  python launch.py --experiment=init_default
+  python launch.py --experiment=init_default --seeds=5
 
 Measured: the ablation tables of the README and RESULTS.md, generated from
 results/sweep_ablations_v3/init_default/results.json (`launch.py --sweep=paper_ablations --seeds=5
---mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+--sweep_workers=2 --set=train_eval=last_pass`); the earlier
 recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
 results/sweep_paper_ablations/init_default.json.
 """

@@ -12,12 +12,12 @@ default mini-batch (batch 1 with Adam is opt_adam's setting). The recipe's initi
 authors' +-1/sqrt(F)), input scaling and 20 passes stay as they are (init_default covers the
 initialisation).
 
-  python launch.py --experiment=modern --mnist_dir=../shared/data/mnist
-  python launch.py --experiment=modern --mnist_dir=../shared/data/mnist --seeds=5
+  python launch.py --experiment=modern
+  python launch.py --experiment=modern --seeds=5
 
 Measured: the ablation tables of the README and RESULTS.md, generated from
 results/sweep_ablations_v3/modern/results.json (`launch.py --sweep=paper_ablations --seeds=5
---mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+--sweep_workers=2 --set=train_eval=last_pass`); the earlier
 recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
 results/sweep_paper_ablations/modern.json.
 """

@@ -6,12 +6,12 @@ in 20 passes; most later reproductions drop SDLM for Adam or per-layer rates.
 An earlier single run (seed 0, full MNIST, batch 1, 20 passes, the earlier recipe's code):
 results/opt_adam_lr1e-4_seed0.json, quoted in RESULTS.md (Other runs on the way there).
 
-  python launch.py --experiment=opt_adam --mnist_dir=../shared/data/mnist
-  python launch.py --experiment=opt_adam --mnist_dir=../shared/data/mnist --seeds=5
+  python launch.py --experiment=opt_adam
+  python launch.py --experiment=opt_adam --seeds=5
 
 Measured: the ablation tables of the README and RESULTS.md, generated from
 results/sweep_ablations_v3/opt_adam/results.json (`launch.py --sweep=paper_ablations --seeds=5
---mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+--sweep_workers=2 --set=train_eval=last_pass`); the earlier
 recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
 results/sweep_paper_ablations/opt_adam.json.
 """

@@ -4,8 +4,8 @@ h_kk a diagonal Gauss-Newton estimate averaged over 500 patterns before each pas
 lowered from 5e-4 to 1e-5 over the 20 passes, are how LeNet-5 was trained; here every parameter
 gets the same rate, held fixed.
 
-  python launch.py --experiment=opt_sgd --mnist_dir=../shared/data/mnist
-  python launch.py --experiment=opt_sgd --mnist_dir=../shared/data/mnist --seeds=5
+  python launch.py --experiment=opt_sgd
+  python launch.py --experiment=opt_sgd --seeds=5
 
 The rate: a small check on the first 5,000 training images, batch 1, 2 passes, test error on
 the full 10,000 test images after pass 2 (candidates trained together with
@@ -24,7 +24,7 @@ lower, which the sweep does not test (there is no decay, unlike SDLM's eta sched
 
 Measured: the ablation tables of the README and RESULTS.md, generated from
 results/sweep_ablations_v3/opt_sgd/results.json (`launch.py --sweep=paper_ablations --seeds=5
---mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+--sweep_workers=2 --set=train_eval=last_pass`); the earlier
 recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
 results/sweep_paper_ablations/opt_sgd.json.
 """

@@ -4,12 +4,12 @@ implementations. The output and the loss change together because the MAP and MLE
 defined on RBF distances and cross-entropy on logits. The paper's claim: the RBF output with
 distributed codes and the MAP loss (Eq. 9) make classes compete without collapsing.
 
-  python launch.py --experiment=out_linear --mnist_dir=../shared/data/mnist
-  python launch.py --experiment=out_linear --mnist_dir=../shared/data/mnist --seeds=5
+  python launch.py --experiment=out_linear
+  python launch.py --experiment=out_linear --seeds=5
 
 Measured: the ablation tables of the README and RESULTS.md, generated from
 results/sweep_ablations_v3/out_linear/results.json (`launch.py --sweep=paper_ablations --seeds=5
---mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+--sweep_workers=2 --set=train_eval=last_pass`); the earlier
 recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
 results/sweep_paper_ablations/out_linear.json.
 """

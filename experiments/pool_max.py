@@ -3,12 +3,12 @@ instead of the paper's trainable subsampling (coefficient x sum of the window + 
 squashing function). Tests whether the paper's trainable subsampling matters against the
 pooling later networks use.
 
-  python launch.py --experiment=pool_max --mnist_dir=../shared/data/mnist
-  python launch.py --experiment=pool_max --mnist_dir=../shared/data/mnist --seeds=5
+  python launch.py --experiment=pool_max
+  python launch.py --experiment=pool_max --seeds=5
 
 Measured: the ablation tables of the README and RESULTS.md, generated from
 results/sweep_ablations_v3/pool_max/results.json (`launch.py --sweep=paper_ablations --seeds=5
---mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+--sweep_workers=2 --set=train_eval=last_pass`); the earlier
 recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
 results/sweep_paper_ablations/pool_max.json.
 """

@@ -6,8 +6,8 @@ instead re-estimates h on 500 patterns before each pass and starts eta at 0.0005
 architecture, RBF output and MAP loss stay the paper's (the demo has neither). The claim: the
 authors' code keeps the paper's mu = 0.02 stable, and trains as well as c3_partial's mu = 0.25.
 
-  python launch.py --experiment=sdlm_lush_demo --mnist_dir=../shared/data/mnist
-  python launch.py --experiment=sdlm_lush_demo --mnist_dir=../shared/data/mnist --seeds=5
+  python launch.py --experiment=sdlm_lush_demo
+  python launch.py --experiment=sdlm_lush_demo --seeds=5
 
 Measured: the README's SDLM verdict table, generated from
 results/sdlm_verdict/sdlm_lush_demo/results.json (the second command): every seed trains, and

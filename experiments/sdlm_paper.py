@@ -3,11 +3,11 @@ and held fixed, the paper's eta schedule, batch 1) with the initialisation of th
 LeNet-5 code: weights uniform in +-1/sqrt(F), biases 0, subsampling coefficients 0.5 (Lush,
 glycerine/lush2 lush2/packages/gblearn2/demos/lenet5.lsh). The claim: the paper's four SDLM
 statements cannot all hold under its written +-2.4/F initialisation
-(../shared/reference/sdlm-init-evidence.md), and with the authors' initialisation they do: the
+(RESULTS.md, "Where this differs from the paper"), and with the authors' initialisation they do: the
 first-pass effective rates fall in the paper's 7e-5..0.016 and mu = 0.02 trains.
 
-  python launch.py --experiment=sdlm_paper --mnist_dir=../shared/data/mnist
-  python launch.py --sweep=sdlm_verdict --seeds=5 --mnist_dir=../shared/data/mnist
+  python launch.py --experiment=sdlm_paper
+  python launch.py --sweep=sdlm_verdict --seeds=5
 
 Measured: the README's SDLM verdict table, generated from
 results/sdlm_verdict/sdlm_paper/results.json (the second command): pass 1 trains, its rates

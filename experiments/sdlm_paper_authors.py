@@ -5,8 +5,8 @@ back-propagated (Lush `edist-cost bbprop`, gblearn2/gb-modules.lsh; EBLearn
 `s-layer bbprop`, gb-modules-nn.lsh; EBLearn `subsampling_module::bbprop1`). The claim tested:
 the paper's text, not its authors' code, is what matters for the result.
 
-  python launch.py --experiment=sdlm_paper_authors --mnist_dir=../shared/data/mnist
-  python launch.py --sweep=sdlm_verdict --seeds=5 --mnist_dir=../shared/data/mnist
+  python launch.py --experiment=sdlm_paper_authors
+  python launch.py --sweep=sdlm_verdict --seeds=5
 
 Measured: the README's SDLM verdict table, generated from
 results/sdlm_verdict/sdlm_paper_authors/results.json: the same pass-2 instability as

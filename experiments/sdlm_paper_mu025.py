@@ -2,8 +2,8 @@
 instead of the paper's 0.02: separates the effect of the authors' initialisation from that of
 mu when set beside sdlm_paper and sdlm_refresh.
 
-  python launch.py --experiment=sdlm_paper_mu025 --mnist_dir=../shared/data/mnist
-  python launch.py --sweep=sdlm_verdict --seeds=5 --mnist_dir=../shared/data/mnist
+  python launch.py --experiment=sdlm_paper_mu025
+  python launch.py --sweep=sdlm_verdict --seeds=5
 
 This is c3_partial's config under another name (kept so the verdict reads as run).
 Measured: the README's SDLM verdict table, generated from

@@ -6,8 +6,8 @@ claim: mu = 0.02 blows up in sdlm_paper because h, re-estimated on the trained n
 below mu from pass 2 on; the estimate at initialisation is larger everywhere and keeps the
 rates at or below their first-pass values.
 
-  python launch.py --experiment=sdlm_paper_once --mnist_dir=../shared/data/mnist
-  python launch.py --experiment=sdlm_paper_once --mnist_dir=../shared/data/mnist --seeds=5
+  python launch.py --experiment=sdlm_paper_once
+  python launch.py --experiment=sdlm_paper_once --seeds=5
 
 Measured: the README's SDLM verdict table, generated from
 results/sdlm_verdict/sdlm_paper_once/results.json (the second command): every seed trains, but

@@ -3,7 +3,7 @@ uniform in +-2.4/F included) except two SDLM settings: mu 0.25 (chosen on the va
 results/screen_mu*_val10k*.json) and h re-estimated after 1, 2, 4, 8, ... steps of pass 1 (17
 more estimates), without which the paper's mu = 0.02 saturates at this initialisation.
 
-  python launch.py --experiment=sdlm_refresh --mnist_dir=../shared/data/mnist --seeds=5
+  python launch.py --experiment=sdlm_refresh --seeds=5
 
 Measured: the README's SDLM verdict table, generated from
 results/sdlm_verdict/sdlm_refresh/results.json; on earlier code, as c3_partial, RESULTS.md's

@@ -7,7 +7,7 @@ The paper's weights, uniform in +-2.4/F (F the fan-in), make each layer's sums s
 inputs; the scaled tanh has slope 1.14 at zero and gives some of that back, the logistic
 function has slope 0.25 and loses more at every one of the six squashing layers.
 
-  python launch.py --experiment=signal_spread --mnist_dir=../shared/data/mnist
+  python launch.py --experiment=signal_spread
 
 Measured: the command prints each layer's spread per function (seed 0, the first 1,000
 training images; no results file is kept). At F6 the logistic function's spread is thousands of

@@ -4,12 +4,12 @@ and 60,000 examples; the test error falls with more data and the gap between tra
 error narrows. The figure's values are not stated numerically here, so there is no paper number
 to compare against.
 
-  python launch.py --experiment=train_30k --mnist_dir=../shared/data/mnist
-  python launch.py --experiment=train_30k --mnist_dir=../shared/data/mnist --seeds=5
+  python launch.py --experiment=train_30k
+  python launch.py --experiment=train_30k --seeds=5
 
 Measured: the ablation tables of the README and RESULTS.md, generated from
 results/sweep_ablations_v3/train_30k/results.json (`launch.py --sweep=paper_ablations --seeds=5
---mnist_dir=../shared/data/mnist --sweep_workers=2 --set=train_eval=last_pass`); the earlier
+--sweep_workers=2 --set=train_eval=last_pass`); the earlier
 recipe's row (sdlm_refresh: +-2.4/F, h refreshed in pass 1) from
 results/sweep_paper_ablations/train_30k.json. Also RESULTS.md's Figure 6 table
 (results/sweep_figure6/summary.json).

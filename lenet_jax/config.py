@@ -14,9 +14,9 @@ def paper_config() -> ml_collections.ConfigDict:
   and its authors' code among those that reach the best test error here (RESULTS.md, the SDLM
   verdict). It keeps the architecture, the squashing function, the bitmaps, the MAP loss, batch
   1, 20 passes, the eta schedule and h estimated on 500 patterns before each pass. It cannot
-  keep two statements, which do not hold together with the others (the paper is inconsistent:
-  ../shared/reference/sdlm-init-evidence.md): the +-2.4/F initialisation (its first-pass rates
-  fall outside the paper's stated range, and it saturates) and mu = 0.02 (from pass 2 on, h
+  keep two statements, which do not hold together with the others (the paper is inconsistent;
+  RESULTS.md, "Where this differs from the paper"): the +-2.4/F initialisation (its first-pass
+  rates fall outside the paper's stated range, and it saturates) and mu = 0.02 (from pass 2 on, h
   falls below mu and the rates reach eta/mu: most seeds blow up; the authors' demo's SDLM, h
   once on 100 patterns and eta 1e-4, trains at mu 0.02, 0.04 points worse, but departs from
   three more of the paper's statements: experiments/sdlm_lush_demo.py). Marked DEVIATION below."""
