@@ -75,5 +75,37 @@ def plot(rows_: list[dict], path: str) -> None:
   ax.set_xlabel("test error (%), log scale")
   ax.set_title("Figure 9: test error on MNIST, the paper's and ours")
   ax.grid(True, axis="x", which="both", alpha=0.3)
-  ax.legend(fontsize=8, loc="lower right")
+  ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.6 / len(rows_)), ncol=2,
+            frameon=False)
   plots.save_png(fig, path)
+
+
+def section(sweep_dir: str, names: list[str], about: dict, out_dir: str) -> str:
+  """The report's Figure 9 and 10 section (markdown), its chart written to out_dir; a line
+  saying why when the sweep has no finished row."""
+  found = rows(sweep_dir, names, about)
+  if not found:
+    return f"*Figure 9: skipped (no finished row in {sweep_dir}).*"
+  plot(found, os.path.join(out_dir, FIGURE))
+  lines = [f"![Figure 9]({FIGURE})", "",
+           "| Figure 9 row | paper % | ours % (seeds) | rejected for 0.5% error: paper | ours |",
+           "|---|---:|---:|---:|---:|"]
+  for r in found:
+    o = r["ours"]
+    mean = "-" if o["test_error_mean"] is None else f"{o['test_error_mean']:.2f}"
+    if o["test_error_std"] is not None:
+      mean += f" ± {o['test_error_std']:.2f}"
+    shares = rejection(r)
+    ours = "" if not shares else f"{np.mean(shares):.2f}%" + (
+        f" ± {np.std(shares, ddof=1):.2f}" if len(shares) > 1 else "")
+    paper_share = "" if r["rejection"] is None else f"{r['rejection']}%"
+    lines.append(f"| {r['row']} | {r['test_error']} | {mean} ({o['seeds_finished']}) | "
+                 f"{paper_share} | {ours} |")
+  lines += ["", "Bars: the paper's error beside ours (mean over the seeds, whiskers min to max, "
+            "dots the seeds). Rejection (Figure 10): the share of test digits rejected, those "
+            "with the smallest difference between the top two scores first, to reach 0.5% "
+            "error on the rest."]
+  return "\n".join(lines)
+
+
+FIGURE = "fig9_comparison.png"
