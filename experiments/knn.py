@@ -36,13 +36,10 @@ def evaluate(config, workdir, paper_error, ks, transform=None):
   """The row on the images `transform` makes of MNIST's (knn_deslant: deslanted 20x20); k from
   `ks` on the validation split, or ks itself when it holds one k (nothing to choose)."""
   started = time.time()
-  splits = rows.load(config.mnist_dir)
-  (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]
-  if transform is not None:
-    train_x, test_x = transform(train_x), transform(test_x)
+  data = rows.splits(config.mnist_dir, transform)
+  (train_x, train_y), (test_x, test_y), (fit_x, fit_y), (val_x, val_y) = data
   errors = {}
   if len(ks) > 1:
-    (fit_x, fit_y), (val_x, val_y) = rows.split(train_x, train_y)
     near = np.asarray(fit_y)[baselines.knn_neighbours(fit_x, val_x, max(ks))]
     errors = {k: rows.error(baselines.knn_vote(near[:, :k]), val_y)[0] for k in ks}
   k = rows.choose(errors) if errors else ks[0]

@@ -39,11 +39,8 @@ def evaluate(config, workdir, paper_error, transform=None):
   """The row, on the images `transform` makes of MNIST's (linear_deslant: deslanted 20x20)."""
   check_config(config)
   started = time.time()
-  splits = rows.load(config.mnist_dir)
-  (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]
-  if transform is not None:
-    train_x, test_x = transform(train_x), transform(test_x)
-  (fit_x, fit_y), (val_x, val_y) = rows.split(train_x, train_y)
+  data = rows.splits(config.mnist_dir, transform)
+  (train_x, train_y), (test_x, test_y), (fit_x, fit_y), (val_x, val_y) = data
   errors = rows.screen_least_squares(
       baselines.pixels(fit_x), fit_y, baselines.pixels(val_x), val_y,
       ridges=config.ridges, codings=config.codings)

@@ -41,9 +41,8 @@ def check_config(config):
 def run(config, workdir):
   check_config(config)
   started = time.time()
-  splits = rows.load(config.mnist_dir)
-  (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]
-  (fit_x, fit_y), (val_x, val_y) = rows.split(train_x, train_y)
+  (train_x, train_y), (test_x, test_y), (fit_x, fit_y), (val_x, val_y) = rows.splits(
+      config.mnist_dir)
   per_class = baselines.class_normal_equations(baselines.pixels(fit_x), fit_y)
   val_f = baselines.pixels(val_x)
   errors = {}

@@ -48,9 +48,8 @@ def check_config(config):
 def run(config, workdir):
   check_config(config)
   started = time.time()
-  splits = rows.load(config.mnist_dir)
-  (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]
-  (fit_x, fit_y), (val_x, val_y) = rows.split(train_x, train_y)
+  (train_x, train_y), (test_x, test_y), (fit_x, fit_y), (val_x, val_y) = rows.splits(
+      config.mnist_dir)
   fit_f, val_f = baselines.pixels(fit_x), baselines.pixels(val_x)
   centres, spread = baselines.rbf_centres(fit_f, fit_y, units=config.units,
                                           iterations=config.kmeans_iterations, seed=config.seed)

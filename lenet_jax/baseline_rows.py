@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -61,6 +62,25 @@ def split(images, labels) -> tuple[tuple, tuple]:
     raise ValueError(f"mnist_dir: {len(images)} training images leave none for training after "
                      f"the {VALIDATION} validation images; use the full MNIST")
   return (images[:keep], labels[:keep]), (images[keep:], labels[keep:])
+
+
+class Splits(NamedTuple):
+  """uint8 (images, labels) pairs: MNIST's training and test sets, and the training set cut
+  into the part fitted on and the validation part that chooses what the paper leaves open."""
+  train: tuple
+  test: tuple
+  fit: tuple
+  val: tuple
+
+
+def splits(mnist_dir: str, transform=None) -> Splits:
+  """MNIST (load) as `transform` makes its images (None: as they are), with its validation
+  split (split)."""
+  both = load(mnist_dir)
+  (train_x, train_y), (test_x, test_y) = both["train"], both["test"]
+  if transform is not None:
+    train_x, test_x = transform(train_x), transform(test_x)
+  return Splits((train_x, train_y), (test_x, test_y), *split(train_x, train_y))
 
 
 def screen_least_squares(x, labels, val_x, val_labels, *, ridges, codings) -> dict[tuple, float]:
