@@ -116,7 +116,7 @@ class Programs:
     self.recipe = recipe
     wrap = lambda fn, axes, **kw: over_lanes(functools.partial(fn, recipe), axes, mesh, **kw)
     lane, shared = (0, None, None, 0, None), (0, None, None, None, None)
-    self.init = jax.jit(wrap(step.init, (0, 0, 0, 0)))
+    self.init = jax.jit(wrap(step.init, (0,)))
     self.train_steps = jax.jit(wrap(step.train_steps, lane, group=group), donate_argnums=0)
     self.train_step_at = jax.jit(wrap(step.train_step_at, lane), donate_argnums=0)
     self.refresh = jax.jit(wrap(step.refresh, shared), donate_argnums=0)
@@ -128,9 +128,10 @@ class Programs:
                          static_argnums=(2, 3, 4))
 
   def init_lanes(self, lanes: list[dict]):
-    col = lambda f, dt: jnp.asarray([lane[f] for lane in lanes], dt)
-    return self.init(col("seed", jnp.int32), col("sdlm_mu", jnp.float32),
-                     col("map_j", jnp.float32), col("learning_rate", jnp.float32))
+    """Every lane's state, from its lane fields as one mapping (a column per field)."""
+    return self.init({f: jnp.asarray([lane[f] for lane in lanes],
+                                     jnp.int32 if f == "seed" else jnp.float32)
+                      for f in LANE_FIELDS})
 
   def evaluate(self, params, images, labels, j) -> list[dict]:
     """Error rate (%), mean loss and error count of every lane of stacked `params` on a split

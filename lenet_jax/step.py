@@ -77,20 +77,22 @@ def make_recipe(config, steps_per_pass: int) -> Recipe:
                 eval_batch_size(config))
 
 
-def init(r: Recipe, seed, mu=None, j=None, lr=None):
-  """The state of one model; mu, j and lr default to the config's."""
-  c = r.config
-  key = jax.random.PRNGKey(seed)
+def init(r: Recipe, lane):
+  """The state of one model. `lane` maps lane fields (config.LANE_FIELDS) to this model's
+  values; a field it lacks takes the config's (a bare number is a seed)."""
+  values = dict(lane) if isinstance(lane, dict) else {"seed": lane}
+  get = lambda field: values[field] if field in values else r.config[field]
+  key = jax.random.PRNGKey(get("seed"))
   params = r.model.init(jax.random.fold_in(key, 0), jnp.zeros((1, *r.model.input_shape)))["params"]
   opt_state = r.tx.init(params)
-  if c.optimizer == "sdlm":
-    opt_state = optax.tree_utils.tree_set(opt_state, mu=jnp.float32(c.sdlm_mu if mu is None else mu))
+  # The values a lane may change are injected hyperparameters: arrays in the optimiser state.
+  if r.config.optimizer == "sdlm":
+    opt_state = optax.tree_utils.tree_set(opt_state, mu=jnp.float32(get("sdlm_mu")))
   else:
-    opt_state = optax.tree_utils.tree_set(
-        opt_state, learning_rate=jnp.float32(c.learning_rate if lr is None else lr))
+    opt_state = optax.tree_utils.tree_set(opt_state,
+                                          learning_rate=jnp.float32(get("learning_rate")))
   return {"params": params, "opt_state": opt_state, "step": jnp.zeros([], jnp.int32),
-          "key": jax.random.fold_in(key, 1),
-          "map_j": jnp.float32(c.map_j if j is None else j)}
+          "key": jax.random.fold_in(key, 1), "map_j": jnp.float32(get("map_j"))}
 
 
 def train_step(r: Recipe, state, batch):
