@@ -184,13 +184,14 @@ def main(argv):
     logging.get_absl_handler().setLevel(std_logging.CRITICAL)   # Python's levels, not absl's
   try:
     interrupt.check()
+    devices.check_platforms()   # an absent accelerator: one line now, not a traceback from JAX
     devices.pin(FLAGS.cpu_core)
     if FLAGS.sweep and FLAGS.experiment:
       raise config_lib.ConfigError("give --experiment or --sweep, not both")
     if FLAGS.sweep:
       run_sweep(FLAGS.sweep)
     elif FLAGS.experiment:
-      if FLAGS.sweep_workers != 1:
+      if FLAGS["sweep_workers"].present:
         raise config_lib.ConfigError("--sweep_workers applies to --sweep only; drop it, or use "
                                      "--seeds to train several models of one experiment")
       run_experiment(FLAGS.experiment)

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lenet_jax import data, files, results
+from lenet_jax import data, results
 from lenet_jax.baselines import N_CLASSES, VALIDATION, Linear, Normal, linear_scores, \
     normal_equations, solve, targets
 
@@ -129,9 +129,7 @@ def write_row(config, workdir: str, *, paper_error: float, model, predictions, t
       "final_test_error": err, "total_seconds": seconds, "device": results.device(),
       "versions": results.versions(), "commit": results.commit(),
   }
-  os.makedirs(workdir, exist_ok=True)
-  path = os.path.join(workdir, "results.json")
-  files.write_json(path, out)
+  path = results.write(workdir, out)
   picked = ", ".join(f"{k}={v}" for k, v in chosen.items()) or "nothing"
   print(f"{config.experiment}: test error {err:.2f}% ({wrong}/{len(test_labels)}), paper "
         f"{paper_error}%, {seconds:.0f} s; chosen on validation: {picked}; results: {path}")

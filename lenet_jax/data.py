@@ -36,6 +36,9 @@ _IDX = {"images": (2051, 16), "labels": (2049, 8)}
 _SIDE = 28
 _FIX = ("point --mnist_dir (or LENET_MNIST_DIR) at a folder holding the four MNIST IDX files, "
         "or leave both unset for the copy in the repository")
+# The images (and labels) of MNIST's splits: a header that claims more is refused unread.
+SPLIT_SIZES = {"train": 60_000, "test": 10_000}
+DEFLATE_MAX_RATIO = 1032   # the most deflate expands: a 258-byte match from about 2 bits
 
 
 class MnistError(ValueError):
@@ -58,12 +61,30 @@ def _read_upto(stream, limit: int) -> bytes:
   return b"".join(pieces)
 
 
-def read_idx(path: str | os.PathLike, kind: str) -> np.ndarray:
+def _unbelievable(count: int, kind: str, expected: int, stored: int | None, gzipped: bool,
+                  split: str | None) -> str | None:
+  """Why a header's count cannot be true, decided before its payload is read or allocated (a
+  gzip of zeros can claim millions of images and hold them): more payload bytes than the
+  `stored` bytes of the file can hold, or more than MNIST's `split` holds; None if it may be."""
+  said = f"header says {count} {kind}"
+  if stored is not None and not gzipped and expected > stored:
+    return f"{said}, i.e. {expected} payload bytes, but found {stored} (truncated)"
+  if stored is not None and gzipped and expected > stored * DEFLATE_MAX_RATIO:
+    return (f"{said}, i.e. {expected} payload bytes, more than a {stored}-byte gzip file can hold "
+            f"(deflate expands at most {DEFLATE_MAX_RATIO}-fold)")
+  if split is not None and count > SPLIT_SIZES[split]:
+    return f"{said}, more than the {SPLIT_SIZES[split]:,} of MNIST's {split} split"
+  return None
+
+
+def read_idx(path: str | os.PathLike, kind: str, split: str | None = None) -> np.ndarray:
   """Reads an MNIST IDX file (gzipped or raw) into uint8 (N, 28, 28) or (N,).
 
   Args:
     path: file path; gzip is detected from the content, not the name.
     kind: "images" or "labels".
+    split: "train" or "test": the MNIST split the file holds, whose size (SPLIT_SIZES) caps the
+      count its header may claim; None: no cap but what the file's size can hold.
 
   Raises:
     MnistError: for any problem with the file or its bytes.
@@ -107,6 +128,10 @@ def read_idx(path: str | os.PathLike, kind: str) -> np.ndarray:
       said = f"header says {count} {kind}, i.e. {expected} payload bytes, but found"
       if not gzipped and stat.S_ISREG(st.st_mode) and st.st_size - header_len > expected:
         raise fail(f"{said} {st.st_size - header_len} (trailing bytes)")
+      stored = st.st_size - (0 if gzipped else header_len) if stat.S_ISREG(st.st_mode) else None
+      problem = _unbelievable(count, kind, expected, stored, gzipped, split)
+      if problem:
+        raise fail(problem)
       payload = _read_upto(stream, expected + 1)
   except MnistError:
     raise
@@ -129,9 +154,9 @@ def read_idx(path: str | os.PathLike, kind: str) -> np.ndarray:
 def load_idx_dir(mnist_dir: str | os.PathLike) -> dict[str, tuple[np.ndarray, np.ndarray]]:
   """Loads {"train": (images, labels), "test": (images, labels)} from IDX files.
 
-  Each file may be NAME or NAME.gz (raw preferred when both exist). The real
-  files hold 60,000 train and 10,000 test examples; that is not enforced, so
-  small hand-made files load too.
+  Each file may be NAME or NAME.gz (raw preferred when both exist). The real files hold
+  60,000 train and 10,000 test examples: smaller hand-made files load too, a header claiming
+  more is refused before its payload is read (SPLIT_SIZES).
   """
   mnist_dir = Path(mnist_dir)
   # os.stat rather than Path.is_dir, which (Python < 3.14) lets some OSErrors through: a name
@@ -158,8 +183,8 @@ def load_idx_dir(mnist_dir: str | os.PathLike) -> dict[str, tuple[np.ndarray, np
   _check_sums(mnist_dir, paths.values())
   splits = {}
   for split, (image_name, label_name) in FILES.items():
-    images = read_idx(paths[image_name], "images")
-    labels = read_idx(paths[label_name], "labels")
+    images = read_idx(paths[image_name], "images", split)
+    labels = read_idx(paths[label_name], "labels", split)
     if len(images) != len(labels):
       raise MnistError(
           f"{paths[image_name]} holds {len(images)} images but "

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lenet_jax import config as config_lib
-from lenet_jax import distort, files, results as results_lib, train, trained
+from lenet_jax import distort, results as results_lib, train, trained
 from lenet_jax import workdir as workdir_lib
 from lenet_jax.multihost import log
 
@@ -100,8 +100,7 @@ def write(workdir: str, config, lanes: list[dict], parameters: int, multiply_add
              "paper_test_error": results_lib.paper_test_error(config),
              "lanes": lanes, "total_seconds": seconds, "device": results_lib.device(),
              "versions": results_lib.versions(), "commit": results_lib.commit(), **extra}
-  os.makedirs(workdir, exist_ok=True)
-  files.write_json(os.path.join(workdir, "results.json"), results)
+  results_lib.write(workdir, results)
   return results
 
 

@@ -26,6 +26,54 @@ def accelerator_expected() -> bool:
   return any(importlib.util.find_spec(m) is not None for m in ACCELERATOR_PLUGINS)
 
 
+# What each accelerator JAX_PLATFORMS may name needs: one of these plugins, the pip extra that
+# installs one, and one of the device files JAX looks for before it starts that backend (None:
+# the plugin alone decides). "gpu" is either of cuda and rocm, as in JAX.
+PLATFORM_NEEDS = {
+    "cuda": (("jax_cuda12_plugin", "jax_cuda13_plugin"), "jax[cuda12]",
+             ("/dev/nvidia0", "/dev/nvidiactl", "/dev/dxg")),
+    "rocm": (("jax_rocm60_plugin", "jax_rocm7_plugin"), "jax[rocm]", ("/dev/kfd", "/dev/dxg")),
+    "tpu": (("libtpu",), "jax[tpu]", None),
+}
+PLATFORM_ALIASES = {"gpu": ("cuda", "rocm")}
+
+
+def _installed(module: str) -> bool:
+  return importlib.util.find_spec(module) is not None
+
+
+def _visible(path: str) -> bool:
+  return os.path.exists(path)
+
+
+def _missing(platform: str) -> str | None:
+  """Why JAX cannot start `platform` here (None: it may), judged without starting JAX."""
+  plugins, extra, device_files = PLATFORM_NEEDS[platform]
+  if not any(_installed(p) for p in plugins):
+    return f"no {platform} plugin is installed ({extra})"
+  if device_files and not any(_visible(f) for f in device_files):
+    return f"no {platform} device is visible ({' or '.join(device_files)} absent)"
+  return None
+
+
+def check_platforms() -> None:
+  """ValueError (one line naming JAX_PLATFORMS and the fix) if none of the platforms it names
+  can start here: JAX would stop at its first computation with a bare AssertionError (cuda
+  without a GPU) or a RuntimeError. Names this does not know are left for JAX to judge."""
+  value = os.environ.get("JAX_PLATFORMS", "").strip()
+  names = [n.strip().lower() for n in value.split(",") if n.strip()]
+  known = ("cpu", *PLATFORM_NEEDS, *PLATFORM_ALIASES)
+  if not names or any(n == "cpu" or n not in known for n in names):
+    return
+  wanted = [p for n in names for p in PLATFORM_ALIASES.get(n, (n,))]
+  why = {p: _missing(p) for p in dict.fromkeys(wanted)}
+  if all(why.values()):
+    extras = " or ".join(PLATFORM_NEEDS[p][1] for p in why)
+    raise ValueError(f"JAX_PLATFORMS={value}: {' and '.join(why.values())}; unset JAX_PLATFORMS "
+                     f"(or set it to cpu) to run on the CPU, or install {extras} on a machine "
+                     "with that accelerator")
+
+
 def _add_xla_flag(flag: str, value) -> None:
   """Appends flag=value to XLA_FLAGS unless XLA_FLAGS already sets the flag (the user's wins)."""
   current = os.environ.get("XLA_FLAGS", "")

@@ -9,7 +9,7 @@ import resource
 import statistics
 import subprocess
 
-from lenet_jax import paper
+from lenet_jax import files, paper
 from lenet_jax.config import LANE_FIELDS
 
 
@@ -40,6 +40,20 @@ def shape_problem(results) -> str | None:
       if not isinstance(p, dict) or not isinstance(p.get("test_error"), (int, float)):
         return f"lane {k} has a pass that is not an object with a numeric 'test_error'"
   return None
+
+
+def write(workdir: str, results: dict) -> str:
+  """workdir/results.json, the one writer of every run's record (training, a sweep's members,
+  the baselines, the derived rows): checked to read back, written atomically, an OSError one
+  files.WriteError naming the file (a full disk included). Returns the path."""
+  problem = shape_problem(results)
+  if problem:   # a bug in the caller: no reader would accept the file
+    raise ValueError(f"results for {workdir} would not read back ({problem}); report this bug")
+  path = os.path.join(workdir, "results.json")
+  with files.writing(workdir):
+    os.makedirs(workdir, exist_ok=True)
+  files.write_json(path, results)
+  return path
 
 
 def lane_record(lane: dict, config) -> dict:

@@ -3,7 +3,6 @@ launch.py. The step functions are lenet_jax.step's, compiled over lanes by lenet
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import shutil
 import sys
@@ -104,7 +103,7 @@ class _Pass:
 
   def write_results(self):
     if multihost.is_primary():
-      workdir_lib.write_results(self.workdir, self.results)
+      results_lib.write(self.workdir, self.results)
 
   def diverged(self, k: int, epoch: int, step: int, cause: str) -> None:
     lane = self.results["lanes"][k]
@@ -188,7 +187,9 @@ def _train_pass(p: _Pass, state, epoch, signals, t0):
                       err=f"{100.0 * np.mean(errors[alive]) / seen:.2f}%")
     due = (config.checkpoint_every and stop < p.steps_per_pass
            and stop - last_checkpoint >= config.checkpoint_every)
-    received = signals.anywhere()
+    # A signal in the pass's last call waits for the end-of-pass checkpoint (after evaluation):
+    # a checkpoint here would take that one's step.
+    received = signals.anywhere() if stop < p.steps_per_pass else None
     if due or received:
       run["pass_seconds"] += time.perf_counter() - t0
       t0 = time.perf_counter()
@@ -322,24 +323,23 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True, overwrite
                                 config.lane_group)
   _check_memory(len(trained), describe(programs.recipe.model)[-1]["params"], config)
   # Everything above validates the config and the data; only now is anything written.
-  lock, resumable, created = workdir_lib.prepare(workdir, config, overwrite)
+  prepared = workdir_lib.prepare(workdir, config, overwrite)
   log_file = manager = board = None
   stopped_empty = False
   try:
     multihost.barrier("workdir prepared")
-    log_file = _log_to(workdir)
+    log_file = workdir_lib.log_to(workdir)
     splits = _on_devices(ds, mesh)
     state, results, run = _fresh(config, programs, lanes, trained, n_train, ds, mesh)
     manager = workdir_lib.checkpoint_manager(workdir, config.checkpoint_keep)
     interrupt.check()   # the last point before training at which a signal keeps nothing
-    if resumable:
-      state, meta = workdir_lib.restore_latest(manager, state)
+    if prepared.resumable:
+      state, meta = workdir_lib.resume(manager, state, config, prepared)
       run, results = meta["run"], meta["results"]
-      workdir_lib.check_same_config(results.get("config", {}), config, workdir)
       if results["status"] in ("done", "stalled"):
         # Finished: results.json may be missing or stale (a write that failed); restore it.
         if multihost.is_primary():
-          workdir_lib.write_results(workdir, results)
+          results_lib.write(workdir, results)
         return results
       results.setdefault("resumed", []).append({"pass": run["epoch"] + 1, "step": run["step"]})
       log(f"resuming from the checkpoint at pass {run['epoch'] + 1}, step {run['step']} of "
@@ -373,7 +373,7 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True, overwrite
                             "checkpoint written; rerun the same command to resume")
   except KeyboardInterrupt:
     # Stopped before anything was checkpointed: a workdir this run made holds nothing to keep.
-    stopped_empty = created and (manager is None or manager.latest_step() is None)
+    stopped_empty = prepared.created and (manager is None or manager.latest_step() is None)
     raise
   finally:
     if manager is not None:
@@ -381,10 +381,9 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True, overwrite
     if board is not None:
       board.close()
     if log_file is not None:
-      logging.getLogger().removeHandler(log_file)
-      log_file.close()
-    if lock is not None:
-      lock.release()
+      workdir_lib.stop_logging(log_file)
+    if prepared.lock is not None:
+      prepared.lock.release()
     if stopped_empty and multihost.is_primary():
       shutil.rmtree(workdir, ignore_errors=True)
   return results
@@ -414,15 +413,6 @@ def load_data(config) -> data_lib.Mnist:
       validation=config.validation, seed=config.seed, version=config.input_version,
       permutation_seed=config.permutation_seed if config.pixels == "permuted" else None,
       side=step.make_model(config).side)
-
-
-def _log_to(workdir: str) -> logging.Handler:
-  """Everything logged (orbax, JAX, absl) goes to workdir/log.txt: the terminal shows
-  lenet_jax's own lines, the details are there."""
-  handler = logging.FileHandler(os.path.join(workdir, "log.txt"))
-  handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-  logging.getLogger().addHandler(handler)
-  return handler
 
 
 def _check_memory(n_lanes: int, n_params: int, config) -> None:

@@ -48,12 +48,11 @@ def load(run_dir: str) -> Trained:
   template = lanes_lib.Programs(recipe).init_lanes(lanes)
   manager = workdir_lib.checkpoint_manager(run_dir, config.checkpoint_keep, create=False)
   try:
-    state, _ = workdir_lib.restore_latest(manager, template, repair=False)
-    position = manager.latest_step()
+    state, meta = workdir_lib.restore_latest(manager, template, repair=False)
   finally:
     manager.close()
   params = jax.tree.map(np.asarray, state["params"])
-  return Trained(config, results, params, recipe.model, int(position))
+  return Trained(config, results, params, recipe.model, int(meta["step"]))
 
 
 def lane_params(trained: Trained, lane: int):

@@ -9,17 +9,14 @@ library functions at the end.
 from __future__ import annotations
 
 import gzip
-import os
 import struct
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from lenet_jax import data, ops
 
-from conftest import MNIST_DIR, ROOT, require_mnist
+from conftest import MNIST_DIR, launch, require_mnist
 
 FIX = "--mnist_dir"  # every data error says what to point where
 
@@ -29,6 +26,14 @@ FIX = "--mnist_dir"  # every data error says what to point where
 
 def _real_raw(name):
   return gzip.decompress((MNIST_DIR / (name + ".gz")).read_bytes())
+
+
+def _zeros_gz(header, zeros):
+  """A gzip file of `header` then `zeros` zero bytes (members of 1 MiB, quick to compress)."""
+  piece = 1 << 20
+  whole, rest = divmod(zeros, piece)
+  return (gzip.compress(header, mtime=0) + gzip.compress(bytes(piece), mtime=0) * whole
+          + gzip.compress(bytes(rest), mtime=0))
 
 
 def _folder(root, replace=None, drop=()):
@@ -73,6 +78,14 @@ def bad_dirs(tmp_path_factory):
           "t10k-labels-idx1-ubyte": struct.pack(">II", 2049, 9999) + test_labels[8:-1]}),
       "label_out_of_range": _folder(base / "label_out_of_range", {
           "train-labels-idx1-ubyte": bytes(out_of_range)}),
+      # 70,000 test images and labels, all there: more than MNIST's test split holds.
+      "count_beyond_the_split": _folder(base / "count_beyond_the_split", {
+          "t10k-images-idx3-ubyte.gz": _zeros_gz(struct.pack(">IIII", 2051, 70000, 28, 28),
+                                                 70000 * 28 * 28),
+          "t10k-labels-idx1-ubyte.gz": _zeros_gz(struct.pack(">II", 2049, 70000), 70000)}),
+      # 50,000 training images claimed by a 60-byte gzip file, which cannot hold them.
+      "count_beyond_the_file": _folder(base / "count_beyond_the_file", {
+          "train-images-idx3-ubyte.gz": _zeros_gz(struct.pack(">IIII", 2051, 50000, 28, 28), 0)}),
       "not_a_folder": base / "a-file-not-a-folder",
       "mnist_dir_missing": base / "no-such-mnist-dir",
   }
@@ -83,15 +96,12 @@ def bad_dirs(tmp_path_factory):
 # --- running launch.py ------------------------------------------------------------------------
 
 
-def launch(tmp_path, *args, mnist_dir=MNIST_DIR):
-  """Runs launch.py with a small real config, then `args` (later flags win); returns
-  (completed process, workdir)."""
+def train_small(tmp_path, *args, mnist_dir=MNIST_DIR):
+  """Runs launch.py (conftest.launch) with a small real config, then `args` (later flags win);
+  returns (completed process, workdir)."""
   workdir = tmp_path / "run"
-  env = {k: v for k, v in os.environ.items() if k != data.ENV_VAR}
-  argv = [sys.executable, "launch.py", "--experiment=c3_partial", f"--workdir={workdir}",
-          "--set=train_size=300", "--epochs=1", "--progress=false", f"--mnist_dir={mnist_dir}",
-          *args]
-  r = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+  r = launch("--experiment=c3_partial", f"--workdir={workdir}", "--set=train_size=300",
+             "--epochs=1", "--progress=false", f"--mnist_dir={mnist_dir}", *args, timeout=300)
   return r, workdir
 
 
@@ -135,7 +145,7 @@ CLI_CASES = {
 @pytest.mark.slow
 @pytest.mark.parametrize("args, words", list(CLI_CASES.values()), ids=list(CLI_CASES))
 def test_bad_flag(tmp_path, args, words):
-  check_one_clear_error(*launch(tmp_path, *args), words)
+  check_one_clear_error(*train_small(tmp_path, *args), words)
 
 
 DATA_CASES = {
@@ -151,13 +161,15 @@ DATA_CASES = {
     "count_mismatch": ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "10000 images",
                        "9999 labels"],
     "label_out_of_range": ["train-labels-idx1-ubyte", "0..9", "10", "index 123"],
+    "count_beyond_the_split": ["t10k-images-idx3-ubyte.gz", "70000", "10,000", "test split"],
+    "count_beyond_the_file": ["train-images-idx3-ubyte.gz", "50000", "gzip file can hold"],
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(DATA_CASES))
 def test_bad_data(tmp_path, bad_dirs, case):
-  r, workdir = launch(tmp_path, mnist_dir=bad_dirs[case])
+  r, workdir = train_small(tmp_path, mnist_dir=bad_dirs[case])
   check_one_clear_error(r, workdir, DATA_CASES[case] + [FIX])
 
 

@@ -77,3 +77,33 @@ def test_accelerator_expected_from_jax_platforms_or_installed_plugins(monkeypatc
   assert devices.accelerator_expected()
   monkeypatch.setattr(importlib.util, "find_spec", lambda m: None)
   assert not devices.accelerator_expected()
+
+
+@pytest.mark.parametrize("platforms, plugins, device_files, words", [
+    ("", (), (), None),
+    ("cpu", (), (), None),
+    ("cuda,cpu", (), (), None),   # JAX falls back to the CPU
+    ("metal", (), (), None),      # a name this does not know: JAX's to judge
+    ("cuda", ("jax_cuda12_plugin",), ("/dev/nvidiactl",), None),
+    ("gpu", ("jax_rocm7_plugin",), ("/dev/kfd",), None),
+    ("tpu", ("libtpu",), (), None),
+    ("cuda", (), (), ["JAX_PLATFORMS=cuda: no cuda plugin is installed (jax[cuda12]);"]),
+    # The plugin without a GPU: JAX skips cuda and fails on a bare AssertionError.
+    ("cuda", ("jax_cuda12_plugin",), (), ["no cuda device is visible", "/dev/nvidia0"]),
+    ("gpu", (), (), ["no cuda plugin", "and no rocm plugin", "jax[cuda12] or jax[rocm]"]),
+    ("tpu", (), (), ["JAX_PLATFORMS=tpu", "jax[tpu]"]),
+])
+def test_check_platforms_refuses_only_platforms_that_cannot_start(monkeypatch, platforms,
+                                                                   plugins, device_files, words):
+  monkeypatch.setenv("JAX_PLATFORMS", platforms)
+  monkeypatch.setattr(devices, "_installed", lambda m: m in plugins)
+  monkeypatch.setattr(devices, "_visible", lambda p: p in device_files)
+  if words is None:
+    devices.check_platforms()
+    return
+  with pytest.raises(ValueError) as info:
+    devices.check_platforms()
+  line = str(info.value)
+  assert "\n" not in line and "unset JAX_PLATFORMS (or set it to cpu)" in line, line
+  for word in words:
+    assert word in line, (word, line)

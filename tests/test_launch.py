@@ -1,18 +1,11 @@
 """launch.py as a user runs it: the note's experiments, and clear errors for bad flags."""
 import json
-import subprocess
-import sys
-from pathlib import Path
+import os
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def launch(*args, cwd=ROOT):
-  return subprocess.run([sys.executable, str(ROOT / "launch.py"), *args], cwd=cwd,
-                        capture_output=True, text=True, timeout=600)
+from conftest import launch
 
 
 def test_edge_detection_prints_the_note_result():
@@ -55,6 +48,12 @@ def test_receptive_field_and_conv_shapes():
     (["--experiment=c3_partial", "--set=epochs"], "not of the form name=value"),
     (["--experiment=c3_partial", "--epochs=0", "--mnist_dir=/nonexistent"], "epochs"),
     (["--experiment=c3_partial", "--mnist_dir=/nonexistent/mnist"], "/nonexistent/mnist"),
+    # A flag of sweeps only, with one experiment: refused whatever its value (no data: a run
+    # wrongly let through stops at once).
+    (["--experiment=c3_partial", "--sweep_workers=2", "--mnist_dir=/nonexistent"],
+     "--sweep_workers applies to --sweep only"),
+    (["--experiment=c3_partial", "--sweep_workers=1", "--mnist_dir=/nonexistent"],
+     "--sweep_workers applies to --sweep only"),
 ])
 def test_bad_flags_fail_with_one_clear_line(tmp_path, args, message):
   r = launch(*args, f"--workdir={tmp_path / 'w'}")
@@ -147,9 +146,13 @@ def test_sweep_workers_beyond_the_cores_is_one_clear_error(tmp_path):
   assert not (tmp_path / "w").exists()
 
 
-def test_cpu_core_out_of_range_is_one_clear_error(tmp_path):
-  r = launch("--experiment=c3_partial", "--cpu_core=999", f"--workdir={tmp_path / 'w'}")
-  assert r.returncode == 2 and "--cpu_core=999" in r.stderr and "Traceback" not in r.stderr
+@pytest.mark.parametrize("core", ["999", "99999999999", "-1"])
+def test_cpu_core_out_of_range_is_one_clear_error(tmp_path, core):
+  r = launch("--experiment=c3_partial", f"--cpu_core={core}", f"--workdir={tmp_path / 'w'}")
+  errors = [l for l in r.stderr.splitlines() if l.strip()]
+  assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+  assert len(errors) == 1 and errors[0].startswith(f"error: --cpu_core={core}:"), r.stderr
+  assert "give one of them" in errors[0]
   assert not (tmp_path / "w").exists()
 
 
@@ -157,11 +160,10 @@ def test_cpu_core_out_of_range_is_one_clear_error(tmp_path):
 def test_sigterm_to_a_sweep_with_workers_stops_them_and_the_sweep_resumes(mnist_dir, tmp_path):
   import signal
   import time
-  args = (sys.executable, "launch.py", "--sweep=smoke", "--seeds=2", f"--mnist_dir={mnist_dir}",
-          "--epochs=2", "--set=train_size=3000", "--set=sdlm_samples=50", "--noprogress",
-          f"--workdir={tmp_path}", "--sweep_workers=2")
-  sweep = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True)
+  args = ("--sweep=smoke", "--seeds=2", f"--mnist_dir={mnist_dir}", "--epochs=2",
+          "--set=train_size=3000", "--set=sdlm_samples=50", "--noprogress", f"--workdir={tmp_path}",
+          "--sweep_workers=2")
+  sweep = launch(*args, background=True)
   logs = tmp_path / "logs"
   deadline = time.time() + 120
   while time.time() < deadline and not (
@@ -171,7 +173,7 @@ def test_sigterm_to_a_sweep_with_workers_stops_them_and_the_sweep_resumes(mnist_
   out, err = sweep.communicate(timeout=300)
   assert sweep.returncode == 130, (out[-2000:], err[-2000:])
   assert "Traceback" not in err and [l for l in err.splitlines() if l.startswith("error:")], err
-  again = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+  again = launch(*args)
   assert again.returncode == 0, again.stderr[-2000:]
   rows = json.loads((tmp_path / "summary.json").read_text())["experiments"]
   assert {r["experiment"] for r in rows} == {"c3_partial", "c3_full", "pool_max"}
@@ -186,3 +188,35 @@ def test_a_sweep_with_workers_checks_the_data_before_it_writes(tmp_path):
   errors = [l for l in r.stderr.splitlines() if l.startswith("error:")]
   assert r.returncode == 2 and len(errors) == 1 and "Traceback" not in r.stderr, r.stderr
   assert str(empty) in errors[0] and not (tmp_path / "w").exists(), errors
+
+
+@pytest.mark.parametrize("platforms", ["gpu", "cuda", "rocm", "tpu", "cuda,rocm"])
+def test_jax_platforms_naming_an_absent_accelerator_is_one_clear_error(tmp_path, platforms):
+  # JAX's own answer is a bare AssertionError (cuda without a GPU) or a RuntimeError at the
+  # first computation, after the workdir was made.
+  from lenet_jax import devices
+  wanted = [p for n in platforms.split(",") for p in devices.PLATFORM_ALIASES.get(n, (n,))]
+  if not all(devices._missing(p) for p in wanted):
+    pytest.skip(f"this machine has a {platforms} backend")
+  r = launch("--experiment=c3_partial", f"--workdir={tmp_path / 'w'}", "--epochs=1",
+             "--set=train_size=300", "--noprogress", env={"JAX_PLATFORMS": platforms})
+  lines = [l for l in r.stderr.splitlines() if l.strip()]
+  assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+  assert len(lines) == 1 and lines[0].startswith(f"error: JAX_PLATFORMS={platforms}: "), r.stderr
+  assert "unset JAX_PLATFORMS" in lines[0] and "install jax[" in lines[0], lines[0]
+  assert not (tmp_path / "w").exists()
+
+
+def test_sweep_workers_with_a_file_as_workdir_is_one_clear_error(mnist_dir, tmp_path):
+  # Without workers the same input is one line from the first run's workdir check.
+  if len(os.sched_getaffinity(0)) < 2:
+    pytest.skip("two workers need two cores")
+  target = tmp_path / "F"
+  target.write_text("hi\n")
+  r = launch("--sweep=smoke", f"--mnist_dir={mnist_dir}", "--epochs=1", "--set=train_size=300",
+             "--noprogress", f"--workdir={target}", "--sweep_workers=2")
+  lines = [l for l in r.stderr.splitlines() if l.strip()]
+  assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+  assert len(lines) == 1 and lines[0].startswith(f"error: cannot write {target}"), r.stderr
+  assert "--workdir" in lines[0] and "started on core" not in r.stdout
+  assert target.read_text() == "hi\n"

@@ -2,14 +2,11 @@
 processes of two devices each: the lanes spread over all four devices and the numbers equal a
 one-process run on four devices; only process 0 prints and writes."""
 import json
-import os
 import socket
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT
+import conftest
 
 # The paper's +-2.4/F: with the authors' initialisation a lane's last bits also depend on the
 # host's XLA device count, which differs here (2 per process against 4).
@@ -17,13 +14,13 @@ ARGS = ["--experiment=c3_partial", "--seeds=4", "--epochs=1", "--set=train_size=
         "--set=sdlm_samples=100", "--set=init=fan_in", "--noprogress"]
 
 
-def launch(args, **env):
-  full = dict(os.environ, **{"XLA_FLAGS": "--xla_force_host_platform_device_count=2", **env})
-  for var in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
-    if var not in env:
-      full.pop(var, None)
-  return subprocess.Popen([sys.executable, "launch.py", *args], cwd=ROOT, env=full,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start(args, **env):
+  """launch.py in the background (conftest.launch) on two CPU devices, with no process variables
+  but those in `env`."""
+  changes = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+             "JAX_COORDINATOR_ADDRESS": None, "JAX_NUM_PROCESSES": None, "JAX_PROCESS_ID": None,
+             **env}
+  return conftest.launch(*args, env=changes, background=True)
 
 
 def free_port():
@@ -36,7 +33,7 @@ def free_port():
 def test_two_processes_equal_one_process_on_as_many_devices(mnist_dir, tmp_path):
   args = ARGS + [f"--mnist_dir={mnist_dir}"]
   address = f"localhost:{free_port()}"
-  procs = [launch(args + [f"--workdir={tmp_path / 'two'}"], JAX_COORDINATOR_ADDRESS=address,
+  procs = [start(args + [f"--workdir={tmp_path / 'two'}"], JAX_COORDINATOR_ADDRESS=address,
                   JAX_NUM_PROCESSES="2", JAX_PROCESS_ID=str(i)) for i in range(2)]
   outs = [p.communicate(timeout=600) for p in procs]
   for p, (out, err) in zip(procs, outs):
@@ -44,7 +41,7 @@ def test_two_processes_equal_one_process_on_as_many_devices(mnist_dir, tmp_path)
   assert "test error over 4 finished lanes" in outs[0][0]
   # Process 0 reports for both; process 1's stdout has only Gloo's connection lines (C++).
   assert "pass  1/1" in outs[0][0] and "pass " not in outs[1][0] and "seed" not in outs[1][0]
-  one = launch(args + [f"--workdir={tmp_path / 'one'}"],
+  one = start(args + [f"--workdir={tmp_path / 'one'}"],
                XLA_FLAGS="--xla_force_host_platform_device_count=4")
   out, err = one.communicate(timeout=600)
   assert one.returncode == 0, err[-3000:]
@@ -65,7 +62,7 @@ def test_two_processes_equal_one_process_on_as_many_devices(mnist_dir, tmp_path)
      "set JAX_COORDINATOR_ADDRESS=host:port (of process 0), JAX_NUM_PROCESSES and JAX_PROCESS_ID"),
 ])
 def test_an_incomplete_process_environment_is_one_clear_error(mnist_dir, tmp_path, env, message):
-  p = launch(ARGS + [f"--mnist_dir={mnist_dir}", f"--workdir={tmp_path}"], **env)
+  p = start(ARGS + [f"--mnist_dir={mnist_dir}", f"--workdir={tmp_path}"], **env)
   out, err = p.communicate(timeout=120)
   assert p.returncode == 2 and message in err, err[-2000:]
   assert "Traceback" not in err

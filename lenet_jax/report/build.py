@@ -8,20 +8,26 @@
   sweep        a sweep directory (summary.json, as lenet_jax.summary.write_summary writes it): its
                train_15k, train_30k and c3_partial rows give Figure 6.
   distortions  a run directory of the distorted-training run (the paper's 0.8%).
+  figure9      a figure9 sweep's directory (`--sweep=figure9`, or the repository's results/figure9):
+               Figure 9's chart, ours beside the paper's, and Figure 10's rejection measure.
 
 Every figure whose input is missing is skipped with a line in the report saying why. The figures
-that need the trained model load the first c3_partial run's latest checkpoint and the MNIST test
+that need the trained model load the first c3_partial run's latest checkpoint whose checksum
+holds (lenet_jax.trained.load: a damaged one is passed over with a warning) and the MNIST test
 set (`mnist_dir`, else the run's own config's mnist_dir, else $LENET_MNIST_DIR / tfds).
 """
 from __future__ import annotations
 
 import datetime
 import os
+import tempfile
 from typing import Optional
 
 import numpy as np
 
-from lenet_jax import files, paper
+from lenet_jax import files, paper, sweep as sweep_lib
+from lenet_jax.report import figure9 as figure9_lib
+from lenet_jax.report.tables import declared
 from lenet_jax.report.figures import (FEATURE_DIGITS, FIGURES, MAX_MISCLASSIFIED_SHOWN, confusion_matrix,
                                plot_c1_kernels, plot_confusion, plot_error_per_pass,
                                plot_feature_maps, plot_misclassified, plot_prototypes,
@@ -30,7 +36,7 @@ from lenet_jax.report.sources import (Run, SourceError, checkpoint_position, fin
                                first_pass_rates, fmt_row_stat, fmt_stat,
                                lanes, model_view, read_run, read_sweep, stage_outputs, total)
 
-ROLES = ("c3_partial", "sweep", "distortions")
+ROLES = ("c3_partial", "sweep", "distortions", "figure9")
 
 # -------------------------------------------------------------------------------------- report
 
@@ -42,7 +48,7 @@ def _normalize(sources: dict) -> dict:
   c3 = sources.get("c3_partial")
   if c3:
     out["c3_partial"] = [c3] if isinstance(c3, (str, os.PathLike)) else list(c3)
-  for role in ("sweep", "distortions"):
+  for role in ("sweep", "distortions", "figure9"):
     if sources.get(role):
       out[role] = str(sources[role])
   return out
@@ -52,15 +58,26 @@ def _img(name: str, alt: str) -> str:
   return f"![{alt}]({name})"
 
 
+def _prepare(out_dir: str) -> None:
+  """Makes out_dir and proves it writable before any run is read or figure drawn: one
+  files.WriteError naming it and the fix otherwise (a file in its place, read-only, full)."""
+  with files.writing(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    fd, probe = tempfile.mkstemp(dir=out_dir, prefix=files.TMP_PREFIX + "probe")
+    os.close(fd)
+    os.unlink(probe)
+
+
 def build_report(sources: dict, out_dir: str, mnist_dir: Optional[str] = None) -> str:
   """Writes out_dir/report.md and its PNG figures (each atomically); returns report.md's path.
 
   sources: {"c3_partial": run dir or list of run dirs, "sweep": sweep dir, "distortions": run
   dir}, each optional. A source that cannot be read, and every figure without its input, is
-  skipped with a line in the report.
+  skipped with a line in the report. A file that cannot be written is one files.WriteError
+  naming it and the fix; the files already there stay whole.
   """
   sources = _normalize(sources)
-  os.makedirs(out_dir, exist_ok=True)
+  _prepare(out_dir)
   notes: list[str] = []
   c3_runs: list[Run] = []
   for path in sources.get("c3_partial", []):
@@ -159,11 +176,23 @@ def build_report(sources: dict, out_dir: str, mnist_dir: Optional[str] = None) -
     for key in ("fig8", "prototypes", "feature_maps", "c1_kernels", "confusion"):
       attempt(key, key, None, view_problem)
 
+  figures["figure9"] = _figure9(sources.get("figure9"), out_dir)
   text = _markdown(sources, c3_runs, sweep_dir, sweep, distortions, figures, notes,
                    misclassified, checkpoint_note)
   path = out("report.md")
   files.write_text(path, text)
   return path
+
+
+def _figure9(sweep_dir: Optional[str], out_dir: str) -> str:
+  """The Figure 9 and 10 section from a figure9 sweep's folder, or the line saying why not."""
+  if not sweep_dir:
+    return "*Figure 9: skipped (no figure9 sweep given).*"
+  names = sweep_lib.get("figure9")
+  try:
+    return figure9_lib.section(sweep_dir, names, {n: declared(n) for n in names}, out_dir)
+  except SourceError as e:
+    return f"*Figure 9: skipped ({e}).*"
 
 
 def _markdown(sources, c3_runs, sweep_dir, sweep, distortions, figures, notes, misclassified,
@@ -241,6 +270,7 @@ def _markdown(sources, c3_runs, sweep_dir, sweep, distortions, figures, notes, m
       ("feature_maps", "Feature maps"),
       ("c1_kernels", "C1 kernels"),
       ("confusion", "Confusion matrix"),
+      ("figure9", "Figures 9 and 10: the comparison of classifiers, and rejection"),
   ]
   L += ["", "## Figures"]
   for key, title in sections:

@@ -1,18 +1,16 @@
 """What the report reads: run and sweep directories, statistics over their lanes, and a trained
-model at its latest checkpoint with its test predictions."""
+model at its latest checkpoint whose checksum holds, with its test predictions."""
 from __future__ import annotations
 
 import os
 from typing import Any, NamedTuple, Optional
 
 import jax
-import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
 
-from lenet_jax import data, files, losses
+from lenet_jax import data, files, losses, trained
 from lenet_jax.results import lanes, shape_problem
-from lenet_jax.step import make_model
+from lenet_jax.workdir import WorkdirError
 
 
 class SourceError(ValueError):
@@ -160,30 +158,16 @@ def _checkpoint_steps(run_dir: str) -> list[int]:
                 if s.isdigit() and os.path.isdir(os.path.join(d, s, "state")))
 
 
-def load_params(run_dir: str, lane: int = 0):
-  """(params of `lane` from the latest readable checkpoint, its step). A run still training may
-  delete an old checkpoint while it is read: the next older one is tried then."""
-  steps = _checkpoint_steps(run_dir)
-  if not steps:
+def load_trained(run_dir: str) -> trained.Trained:
+  """The run's every lane at its latest checkpoint whose checksum holds, read by
+  lenet_jax.trained.load: a damaged checkpoint is passed over with a warning, never drawn from;
+  SourceError if none is left (a run still training may also delete an old one meanwhile)."""
+  if not _checkpoint_steps(run_dir):
     raise SourceError(f"{run_dir}/checkpoints holds no checkpoint")
-  problems = []
-  for step in reversed(steps):
-    path = os.path.abspath(os.path.join(run_dir, "checkpoints", str(step), "state"))
-    try:
-      tree = ocp.StandardCheckpointer().restore(path)
-    except Exception as e:   # orbax raises many types for a missing or damaged checkpoint
-      problems.append(f"{step}: {type(e).__name__}")
-      continue
-    return jax.tree.map(lambda v: np.asarray(v)[lane], tree["params"]), step
-  raise SourceError(f"no checkpoint of {run_dir} could be read ({', '.join(problems)})")
-
-
-def _model_config(results: dict):
-  saved = dict(results["config"])
-  for k, v in saved.items():
-    if isinstance(v, list):   # JSON turns the tuples of the config into lists
-      saved[k] = tuple(v)
-  return ml_collections.ConfigDict(saved)
+  try:
+    return trained.load(run_dir)
+  except WorkdirError as e:
+    raise SourceError(str(e)) from None
 
 
 def _test_set(mnist_dir: Optional[str], results: dict):
@@ -216,17 +200,17 @@ class ModelView(NamedTuple):
 
 
 def model_view(run: Run, mnist_dir: Optional[str]) -> ModelView:
-  """The first non-diverged lane of `run` at its latest checkpoint, and its test predictions."""
+  """The first non-diverged lane of `run` at its latest checkpoint whose checksum holds, and its
+  test predictions."""
   lane = next((k for k, l in enumerate(lanes(run.results)) if l.get("status") != "diverged"), 0)
-  params, step = load_params(run.path, lane)
-  config = _model_config(run.results)
-  model = make_model(config)
+  got = load_trained(run.path)
+  params, model = trained.lane_params(got, lane), got.model
   test_x, test_y = _test_set(mnist_dir, run.results)
-  scores_fn = jax.jit(lambda p, x: losses.predict(model.apply({"params": p}, x), config.output))
+  scores_fn = jax.jit(lambda p, x: losses.predict(model.apply({"params": p}, x), model.output))
   bs = 1000   # prediction batches; their size changes only float rounding
   preds = np.concatenate([np.asarray(scores_fn(params, test_x[i:i + bs]))
                           for i in range(0, len(test_x), bs)])
-  return ModelView(run, lane, step, params, model, test_x, test_y, preds.astype(np.int64))
+  return ModelView(run, lane, got.step, params, model, test_x, test_y, preds.astype(np.int64))
 
 
 def stage_outputs(model, params, x) -> dict:

@@ -132,8 +132,7 @@ def run(names: list[str], configs: list, root: str, train_fn: Callable[[Any, str
       member_configs = [configs[names.index(m)] for m in members]
       for m, r in zip(members, member_results(got, config, members, member_configs, workdir)):
         if is_primary():
-          os.makedirs(os.path.join(root, m), exist_ok=True)
-          files.write_json(os.path.join(root, m, "results.json"), r)
+          results_lib.write(os.path.join(root, m), r)
         results[m] = r
     write_summary()
   return results
@@ -201,8 +200,13 @@ def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]],
   root/logs/LABEL.txt; on_done() runs after each child that succeeded (the summary so far).
   SIGINT or SIGTERM is passed on to the children, which checkpoint and stop. Returns None when
   every child succeeded, else (the first failure's message, its exit code); no new child starts
-  after a failure."""
-  os.makedirs(os.path.join(root, "logs"), exist_ok=True)
+  after a failure, and a log or a summary that cannot be written is one (the children running
+  then finish first). A root/logs that cannot be made is a files.WriteError before any child."""
+  if not labels:
+    return None
+  logs = os.path.join(root, "logs")
+  with files.writing(logs):
+    os.makedirs(logs, exist_ok=True)
   pending, running, failure = list(labels), {}, None   # running: core -> (label, Popen, start)
   stop = []   # the signals received
 
@@ -217,27 +221,22 @@ def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]],
       for core in cores:
         if core not in running and pending and failure is None and not stop:
           label = pending.pop(0)
-          out = open(os.path.join(root, "logs", f"{label}.txt"), "a")
-          child = subprocess.Popen(command(label, core), stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env=env)
-          out.close()
+          try:
+            child = _start_child(command(label, core), os.path.join(logs, f"{label}.txt"), env)
+          except files.WriteError as e:
+            failure = (str(e), 2)
+            continue
           running[core] = (label, child, time.time())
           if stop:   # a signal that came while it started
             child.send_signal(stop[-1])
-          _say(f"{label}: started on core {core} (log {os.path.join(root, 'logs', label)}.txt)")
+          _say(f"{label}: started on core {core} (log {os.path.join(logs, label)}.txt)")
       time.sleep(0.5)
       for core, (label, child, start) in list(running.items()):
         if child.poll() is None:
           continue
         del running[core]
-        minutes = (time.time() - start) / 60
-        if child.returncode == 0:
-          _say(f"{label}: finished in {minutes:.1f} min")
-          on_done()
-        elif failure is None:
-          code = 130 if child.returncode in (130, -signal.SIGINT, -signal.SIGTERM) else 2
-          failure = (f"{label} stopped with exit code {child.returncode} after {minutes:.1f} "
-                     f"min: {_last_error(os.path.join(root, 'logs', label + '.txt'))}", code)
+        ended = _ended(label, child, start, logs, on_done)   # the first failure is reported
+        failure = failure or ended
   finally:
     for s, handler in previous.items():
       signal.signal(s, handler)
@@ -245,6 +244,33 @@ def run_workers(labels: Sequence[str], command: Callable[[str, int], list[str]],
     failure = (f"{signal.Signals(stop[-1]).name} received: {len(pending)} program(s) not started; "
                "rerun the same command to resume", 130)
   return failure
+
+
+def _start_child(argv: list[str], log: str, env: dict) -> subprocess.Popen:
+  """A worker whose output goes to `log` (appended); files.WriteError if it cannot be opened."""
+  with files.writing(log):
+    out = open(log, "a")
+  with out:
+    return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, env=env)
+
+
+def _ended(label: str, child, start: float, logs: str,
+           on_done: Callable[[], None]) -> Optional[tuple[str, int]]:
+  """What a finished child means for the sweep: None after a success (and on_done() run), else
+  (the failure's message, its exit code). A summary that on_done() cannot write is a failure,
+  not an exception that would leave the other children running unwatched."""
+  minutes = (time.time() - start) / 60
+  if child.returncode != 0:
+    code = 130 if child.returncode in (130, -signal.SIGINT, -signal.SIGTERM) else 2
+    return (f"{label} stopped with exit code {child.returncode} after {minutes:.1f} min: "
+            f"{_last_error(os.path.join(logs, label + '.txt'))}", code)
+  _say(f"{label}: finished in {minutes:.1f} min")
+  try:
+    on_done()
+  except ValueError as e:   # files.WriteError; a results.json that no longer reads back
+    return str(e), 2
+  return None
 
 
 def _about(names, configs) -> dict:
@@ -260,7 +286,10 @@ def _say(message: str) -> None:
 
 def _last_error(path: str) -> str:
   """The child's last `error:` line (launch.py's one-line errors), else its last line."""
-  with open(path, errors="replace") as f:
-    lines = [l.strip() for l in f.read().replace("\r", "\n").splitlines() if l.strip()]
+  try:
+    with open(path, errors="replace") as f:
+      lines = [l.strip() for l in f.read().replace("\r", "\n").splitlines() if l.strip()]
+  except OSError as e:
+    return f"its log {path} cannot be read ({e.strerror or e})"
   errors = [l[len("error:"):].strip() for l in lines if l.startswith("error:")]
   return (errors or lines or ["(no output)"])[-1]

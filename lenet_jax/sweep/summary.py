@@ -246,9 +246,12 @@ def plot_final(rows: list[dict], path: str) -> None:
 def write_summary(entries: Iterable[tuple[str, dict]], workdir: str,
                   about: dict | None = None) -> dict:
   """Writes summary.json, summary.md, test_error_per_pass.png and final_errors.png to workdir
-  (each atomically) and returns the summary.json dict."""
+  (each atomically) and returns the summary.json dict. A folder that cannot take them (a file,
+  read-only, full) is one files.WriteError naming the path and the fix; the files already there
+  stay whole."""
   rows = summarize(list(entries), about)
-  os.makedirs(workdir, exist_ok=True)
+  with files.writing(workdir):
+    os.makedirs(workdir, exist_ok=True)
   names = {"json": "summary.json", "markdown": "summary.md",
            "per_pass_plot": "test_error_per_pass.png", "final_plot": "final_errors.png"}
   summary: dict[str, Any] = {"paper_test_error": PAPER_LENET5, "experiments": rows,
