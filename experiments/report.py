@@ -1,15 +1,17 @@
-"""A report of finished runs: report.md and PNG figures (Figures 5, 6, 8, the RBF prototypes,
-feature maps, C1 kernels, a confusion matrix) beside a table of every number the paper reports.
+"""A report of finished runs: report.md and PNG figures (Figures 5, 6, 8, 9 and 10, the RBF
+prototypes, feature maps, C1 kernels, a confusion matrix) beside a table of every number the
+paper reports.
 
   python launch.py --experiment=report --workdir=runs/report
-  python launch.py --experiment=report --workdir=runs/report --mnist_dir=../shared/data/mnist \\
-      --set=runs=c3_partial=runs/c3_partial_seed0;runs/c3_partial_seed1,sweep=runs/sweep_paper_ablations,distortions=runs/distortions
+  python launch.py --experiment=report --workdir=runs/report \\
+      --set=runs=c3_partial=runs/c3_partial_seed0;runs/c3_partial_seed1,sweep=runs/sweep_paper_ablations,distortions=runs/distortions,figure9=results/figure9
 
 `runs` is comma-separated role=path pairs (roles: c3_partial, whose paths are separated by ';',
-sweep, distortions); any role may be left out. Without `runs`, the report looks for
-runs/c3_partial_seed*, runs/c3_partial, runs/sweep_paper_ablations and runs/distortions under the
-current directory and uses those that exist. A source named in `runs` that cannot be read is an
-error; one not found by that search is skipped. See lenet_jax/report.py.
+sweep, distortions, figure9); any role may be left out. Without `runs`, the report looks under
+the current directory for runs/c3_partial_seed*, runs/c3_partial, runs/sweep_paper_ablations,
+runs/distortions and runs/sweep_figure9 (else the repository's results/figure9) and uses those
+that exist. A source named in `runs` that cannot be read is an error; one not found by that
+search is skipped. See lenet_jax/report/build.py.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from lenet_jax.report import build as report
 DEFAULT_C3 = ("runs/c3_partial_seed*", "runs/c3_partial")
 DEFAULT_SWEEP = "runs/sweep_paper_ablations"
 DEFAULT_DISTORTIONS = "runs/distortions"
+DEFAULT_FIGURE9 = ("runs/sweep_figure9", "results/figure9")
 
 
 def get_config():
@@ -59,6 +62,8 @@ def check_sources(sources: dict) -> None:
     report.read_sweep(sources["sweep"])
   if "distortions" in sources:
     report.read_run(sources["distortions"])
+  if "figure9" in sources:
+    report.read_sweep(sources["figure9"])
 
 
 def _readable(check, path) -> bool:
@@ -85,6 +90,10 @@ def discover(root: str = ".") -> dict:
   distortions = os.path.normpath(os.path.join(root, DEFAULT_DISTORTIONS))
   if _readable(report.read_run, distortions):
     sources["distortions"] = distortions
+  figure9 = [p for p in (os.path.normpath(os.path.join(root, d)) for d in DEFAULT_FIGURE9)
+             if _readable(report.read_sweep, p)]
+  if figure9:
+    sources["figure9"] = figure9[0]
   return sources
 
 
@@ -96,7 +105,7 @@ def run(config, workdir):
     sources = discover(".")
     found = ", ".join(f"{k}={v if isinstance(v, str) else ';'.join(v)}"
                       for k, v in sources.items())
-    looked = ", ".join(DEFAULT_C3 + (DEFAULT_SWEEP, DEFAULT_DISTORTIONS))
+    looked = ", ".join(DEFAULT_C3 + (DEFAULT_SWEEP, DEFAULT_DISTORTIONS) + DEFAULT_FIGURE9)
     print(f"sources found: {found or f'none (looked for {looked})'}", flush=True)
   path = report.build_report(sources, workdir, config.mnist_dir or None)
   print(f"report: {path}")

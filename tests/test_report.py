@@ -1,14 +1,16 @@
-"""The report (lenet_jax/report.py, experiments/report.py) from a tiny real run and a fabricated
+"""The report (lenet_jax/report/, experiments/report.py) from a tiny real run and a fabricated
 sweep summary."""
 import copy
 import json
 import os
 import re
+import statistics
 import struct
 
 import pytest
 
 import experiments
+from conftest import ROOT
 from lenet_jax import train
 from lenet_jax.report import build as report
 from lenet_jax.sweep import summary
@@ -193,3 +195,20 @@ def test_report_shows_sdlm_first_pass_rates_beside_the_papers(built, tiny_run):
   assert f"| SDLM's first-pass rates eta/(mu + h) | 7e-05 to 0.016 | {ours} |" in text
   share = 100 * first["sdlm"]["share_in_paper_range"]
   assert f"| parameters with a first-pass rate in that range | all | {share:.1f}-{share:.1f}%" in text
+
+
+def test_figure9_section_puts_ours_beside_the_papers(tmp_path):
+  # A figure9 sweep holding one finished row (the committed LeNet-4 run): the paper's 1.1%
+  # beside the mean and sample std of its seeds' final test errors, and the chart.
+  results = json.loads((ROOT / "results" / "figure9" / "lenet4" / "results.json").read_text())
+  sweep = tmp_path / "figure9"
+  (sweep / "lenet4").mkdir(parents=True)
+  (sweep / "lenet4" / "results.json").write_text(json.dumps(results))
+  summary.write_summary([("lenet4", results)], str(sweep))
+  text = open(report.build_report({"figure9": str(sweep)}, str(tmp_path / "out"))).read()
+  errors = [lane["passes"][-1]["test_error"] for lane in results["lanes"]]
+  mean, std = sum(errors) / len(errors), statistics.stdev(errors)
+  assert f"| LeNet-4 | 1.1 | {mean:.2f} ± {std:.2f} ({len(errors)}) |" in text
+  assert os.path.getsize(tmp_path / "out" / "fig9_comparison.png") > 0
+  assert "*Figure 9: skipped (no figure9 sweep given).*" in open(
+      report.build_report({}, str(tmp_path / "none"))).read()

@@ -37,13 +37,16 @@ def rows(sweep_dir: str, names: list[str], about: dict) -> list[dict]:
 def rejection(row: dict) -> Optional[list[float]]:
   """Figure 10's share (%) per seed for a row the figure has: recorded by the experiment
   (boosting's summed outputs), else computed from each lane's parameters at the run's last
-  checkpoint (checksum-verified) on its version of the test set."""
+  checkpoint (checksum-verified) on its version of the test set; None without one."""
   if row["rejection"] is None:
     return None
   recorded = [l["rejection_for_0.5"] for l in row["results"]["lanes"] if "rejection_for_0.5" in l]
   if recorded:
     return recorded
-  net = trained.load(row["run_dir"])
+  try:
+    net = trained.load(row["run_dir"])
+  except workdir_lib.WorkdirError:   # a copy of the results without its checkpoints
+    return None
   ds = train.load_data(net.config)
   larger = net.model.output in losses.LARGER_WINS
   return [derived.rejection_share(trained.scores(net.model, trained.lane_params(net, k),
@@ -98,6 +101,8 @@ def section(sweep_dir: str, names: list[str], about: dict, out_dir: str) -> str:
     shares = rejection(r)
     ours = "" if not shares else f"{np.mean(shares):.2f}%" + (
         f" ± {np.std(shares, ddof=1):.2f}" if len(shares) > 1 else "")
+    if not shares and r["rejection"] is not None:
+      ours = "- (no checkpoint)"
     paper_share = "" if r["rejection"] is None else f"{r['rejection']}%"
     lines.append(f"| {r['row']} | {r['test_error']} | {mean} ({o['seeds_finished']}) | "
                  f"{paper_share} | {ours} |")
