@@ -328,6 +328,9 @@ def train_and_evaluate(config, workdir: str, *, progress: bool = True, overwrite
   stopped_empty = False
   try:
     multihost.barrier("workdir prepared")
+    saved = prepared.saved
+    if not prepared.resumable and saved is not None and saved["status"] in workdir_lib.FINISHED:
+      return saved   # finished, its checkpoints since removed: nothing to redo or overwrite
     log_file = workdir_lib.log_to(workdir)
     splits = _on_devices(ds, mesh)
     state, results, run = _fresh(config, programs, lanes, trained, n_train, ds, mesh)

@@ -149,6 +149,17 @@ def test_finished_run_whose_checkpoints_are_damaged_keeps_its_results(finished, 
   assert files_in(workdir) == before, "a failed resume changed or removed files"
 
 
+def test_finished_run_without_its_checkpoints_is_not_redone(finished, tmp_path):
+  # Checkpoints removed to save space: the rerun trained again from scratch and overwrote the
+  # results.json of the finished run.
+  workdir = copy_of(finished, tmp_path)
+  shutil.rmtree(workdir / "checkpoints")
+  before = files_in(workdir)
+  r = launch(workdir)
+  assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-3000:]
+  assert files_in(workdir) == before, "the finished run was trained again"
+
+
 def test_checkpoints_of_another_model_are_named_so_not_damaged(finished, tmp_path):
   # A run killed before its first results.json leaves checkpoints only; rerun with two seeds
   # (a state of another shape) it is another model's, which --overwrite would discard.
