@@ -136,7 +136,8 @@ def run_sweep(name: str) -> None:
     raise config_lib.ConfigError(f"--sweep_workers={FLAGS.sweep_workers}: this process may use "
                                  f"{len(cores)} cores; give 1 to {len(cores)}, or 0 for one "
                                  "worker per core")
-  _start(configs)
+  if workers == 1 or FLAGS.sweep_program:   # a coordinator starts no XLA, and its flags would
+    _start(configs)                          # reach its workers, which set their own
   from lenet_jax import multihost
   from lenet_jax.sweep import run as runner   # after the XLA flags
   failure = runner.sweep(names, configs, root, _run, cores=cores[:workers],

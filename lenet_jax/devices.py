@@ -133,14 +133,17 @@ def set_xla_flags(many_models: bool = False, large_batches: bool = False,
 
 def pin(core: int | None) -> None:
   """Pins this process to one CPU core (None: leaves it), so that XLA sees one device; before
-  JAX starts a thread, since every thread it starts inherits the mask. ValueError naming the
-  cores it may use if `core` is not one of them."""
+  JAX starts a thread, since every thread it starts inherits the mask. A device count that
+  XLA_FLAGS inherited (a sweep's coordinator) is replaced by 1: two devices on one core only
+  time-slice it. ValueError naming the cores it may use if `core` is not one of them."""
   if core is None:
     return
   cores = sorted(os.sched_getaffinity(0))
   if core not in cores:
     raise ValueError(f"--cpu_core={core}: this process may use cores {cores}; give one of them")
   os.sched_setaffinity(0, {core})
+  kept = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith(FLAG + "=")]
+  os.environ["XLA_FLAGS"] = " ".join(kept + [f"{FLAG}=1"])
 
 
 # Read by launch.py (the first is also read by jax.distributed itself).

@@ -107,3 +107,18 @@ def test_check_platforms_refuses_only_platforms_that_cannot_start(monkeypatch, p
   assert "\n" not in line and "unset JAX_PLATFORMS (or set it to cpu)" in line, line
   for word in words:
     assert word in line, (word, line)
+
+
+def test_pin_makes_one_device_whatever_the_inherited_flags_say(monkeypatch):
+  # A sweep's workers inherited the coordinator's two devices and time-sliced them on one core.
+  pinned = []
+  monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+  monkeypatch.setattr(os, "sched_setaffinity", lambda pid, cores: pinned.append(cores))
+  monkeypatch.setenv("XLA_FLAGS", "--xla_a=true --xla_force_host_platform_device_count=2")
+  devices.pin(1)
+  assert pinned == [{1}]
+  assert os.environ["XLA_FLAGS"].split() == ["--xla_a=true",
+                                             "--xla_force_host_platform_device_count=1"]
+  monkeypatch.setenv("XLA_FLAGS", "--xla_b=1")
+  devices.pin(None)
+  assert os.environ["XLA_FLAGS"] == "--xla_b=1"

@@ -128,8 +128,12 @@ def test_sweep_workers_train_each_program_pinned_and_agree_with_one_process(mnis
   assert "os.fork()" not in two.stderr   # the coordinator starts no XLA threads before forking
   for name in ("c3_partial", "c3_full", "pool_max"):
     assert "pass  1/1" in (tmp_path / "two" / "logs" / f"{name}.txt").read_text()
-    a, b = (json.loads((tmp_path / d / name / "results.json").read_text())["lanes"]
+    a, b = (json.loads((tmp_path / d / name / "results.json").read_text())
             for d in ("one", "two"))
+    # A worker sees its one core as one XLA device (the coordinator's flags once leaked into
+    # the workers: two devices time-sliced on one core, the lanes padded to an even count).
+    assert b["lane_devices"] == 1 and b["device"]["count"] == 1, b["device"]
+    a, b = a["lanes"], b["lanes"]
     assert [p["test_error"] for l in a for p in l["passes"]] == [
         p["test_error"] for l in b for p in l["passes"]]
     np.testing.assert_allclose([p["test_loss"] for l in a for p in l["passes"]],
