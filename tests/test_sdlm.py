@@ -8,7 +8,7 @@ References:
     d2E/du_ij^2 = d2E/da_i^2 x_j^2, summed over the connections sharing a weight,
     averaged over patterns; the output curvature is the exact diagonal of the head loss
     Hessian w.r.t. the last output, clipped at 0 (computed analytically here);
-  * the update -eta/(mu + h) g and the paper's eta schedule (facts file).
+  * the update -eta/(mu + h) g and the paper's eta schedule (Section II-C).
 
 JAX runs in float32 (x64 off). Tolerances: curvature estimates rtol 1e-4 and an absolute
 floor of 1e-6 * max|h| of that tensor (float32 rounding of sums of squares of O(1) terms);
@@ -501,7 +501,7 @@ def test_sdlm_inside_chain():
 
 def test_paper_schedule_steps_per_pass_10():
   sched = sdlm.paper_schedule(steps_per_pass=10)
-  # passes 1-2: 0.0005, 3-5: 0.0002, 6-8: 0.0001, 9-12: 0.00005, 13+: 0.00001 (facts file)
+  # passes 1-2: 0.0005, 3-5: 0.0002, 6-8: 0.0001, 9-12: 0.00005, 13+: 0.00001 (the paper)
   expected = [(0, 19, 0.0005), (20, 49, 0.0002), (50, 79, 0.0001), (80, 119, 0.00005),
               (120, 300, 0.00001)]
   for lo, hi, eta in expected:
