@@ -8,7 +8,7 @@ References:
     d2E/du_ij^2 = d2E/da_i^2 x_j^2, summed over the connections sharing a weight,
     averaged over patterns; the output curvature is the exact diagonal of the head loss
     Hessian w.r.t. the last output, clipped at 0 (computed analytically here);
-  * the update -eta/(mu + h) g and the paper's eta schedule (Section II-C).
+  * the update -eta/(mu + h) g and the paper's eta schedule.
 
 JAX runs in float32 (x64 off). Tolerances: curvature estimates rtol 1e-4 and an absolute
 floor of 1e-6 * max|h| of that tensor (float32 rounding of sums of squares of O(1) terms);
