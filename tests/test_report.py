@@ -212,3 +212,12 @@ def test_figure9_section_puts_ours_beside_the_papers(tmp_path):
   assert os.path.getsize(tmp_path / "out" / "fig9_comparison.png") > 0
   assert "*Figure 9: skipped (no figure9 sweep given).*" in open(
       report.build_report({}, str(tmp_path / "none"))).read()
+
+
+def test_figure10_without_a_finished_row_is_one_error_and_writes_nothing(tmp_path):
+  mod = experiments.load("figure10")
+  c = mod.get_config()
+  c.sweep_dir = str(tmp_path)
+  with pytest.raises(ValueError, match="sweep_dir: no finished row of Figure 10"):
+    mod.run(c, str(tmp_path / "out"))
+  assert not (tmp_path / "out").exists()

@@ -97,6 +97,9 @@ def test_figure9_rows_against_the_paper_and_the_study_note(tmp_path):
          _results([5.4, 5.6], 238_510, layers=layers))
   # A run still training has no results yet.
   _write(tmp_path, "figure9/lenet4/results.json", dict(_results([2.0]), status="running"))
+  # Figure 10's shares of a row whose run records none: experiments/figure10.py's file.
+  _write(tmp_path, "figure9/mlp_300_deslant/results.json", _results([1.5, 1.7]))
+  _write(tmp_path, "figure10/figure10.json", {"rows": {"mlp_300_deslant": {"shares": [3.0, 3.4]}}})
   table = tables.figure9(str(tmp_path), full=True)
   # One run: z = (12.5 - 12.0) / 0.1; two: mean 5.1, std sqrt(0.02), z = 0.4 / sqrt(0.02/2 + 0.01).
   assert _row(table, "| linear |") == ["linear", "`linear`", "12.00", "12.50", "1/1", "+5.0",
@@ -106,7 +109,8 @@ def test_figure9_rows_against_the_paper_and_the_study_note(tmp_path):
   assert _row(table, "| [dist] boosted LeNet-4 |")[3:] == ["-", "-", "", "- / 51K", "- / 460K",
                                                            "- / 0.5%", "-"]
   assert _row(table, "| LeNet-4 |")[3:5] == ["-", "-"]
-  assert "Recorded in them: commit abc1234" in table and "22 files not there yet" in table
+  assert _row(table, "| [deslant] 20x20-300-10 |")[8] == "3.2% / 3.2%"
+  assert "Recorded in them: commit abc1234" in table and "21 files not there yet" in table
   order = [line.split("|")[2].strip() for line in table.splitlines()[2:27]]
   assert order.index("`mlp_300_permuted`") == order.index("`mlp_300`") + 1
   note = tables.study_note(str(tmp_path))

@@ -329,14 +329,15 @@ def figure9_rows(root: str, where: str = "figure9"):
   return src, [(n, about[n], src.row(f"{where}/{n}/results.json", n)) for n in names]
 
 
-def _figure9_cells(results: dict, p: dict) -> list[str]:
-  """Counted parameters and multiply-adds beside Figures 12 and 11's; Figure 10's rejection."""
+def _figure9_cells(results: dict, p: dict, shares: list | None = None) -> list[str]:
+  """Counted parameters and multiply-adds beside Figures 12 and 11's; Figure 10's rejection
+  (recorded by the run, else `shares`: experiments/figure10.py's)."""
   total = [l for l in results.get("layers") or [] if l.get("layer") == "total"]
   macs = results.get("multiply_adds") or (total[0].get("connections") if total else None)
   cells = [_k(results.get("parameters")) + (f" / {p['memory_k']}K" if p.get("memory_k") else ""),
            _k(macs) + (f" / {p['multiply_adds_k']}K" if p.get("multiply_adds_k") else "")]
-  ours = [l["rejection_for_0.5"] for l in lanes_of(results) if "rejection_for_0.5" in l] \
-      if results else []
+  ours = [l["rejection_for_0.5"] for l in lanes_of(results) if "rejection_for_0.5" in l] or \
+      shares or [] if results else []
   rejection = (f"{sum(ours) / len(ours):.1f}%" if ours else "-") + (
       f" / {p['rejection']}%" if p.get("rejection") is not None else "")
   return cells + [rejection if rejection != "-" else ""]
@@ -344,15 +345,17 @@ def _figure9_cells(results: dict, p: dict) -> list[str]:
 
 def figure9(root: str, full: bool = False, where: str = "figure9") -> str:
   src, rows = figure9_rows(root, where)
+  rejected = (src.read("figure10/figure10.json") or {}).get("rows", {})
   lines = []
   for name, about, r in rows:
     p = paper.figure9_row(about["paper_row"]) if about["paper_row"] else {}
     theirs = p and dict(test_error_mean=p["test_error"], test_error_std=None, seeds_finished=1)
     seeds = [f"{r['seeds_finished']}/{r['lanes']}" if r else "-"] if full else []
+    shares = rejected.get(name, {}).get("shares")
     lines.append([about["paper_row"] or f"({about['change']})", f"`{name}`",
                   _f(p.get("test_error")), _error(r, spread=True), *seeds,
                   _f(z_score(theirs, r, paper.FIGURE9_UNCERTAINTY), 1, "+", ""),
-                  *_figure9_cells(r["results"] if r else {}, p)]
+                  *_figure9_cells(r["results"] if r else {}, p, shares)]
                  + ([_minutes(r)] if full else []))
   header = (["Figure 9 row", "experiment", "paper %", "ours % (mean ± std (min, max))"]
             + ["seeds"] * full + ["z", "parameters (ours / Fig. 12)", "multiply-adds (ours / "
@@ -391,10 +394,9 @@ BUILDERS: dict[str, Callable[[str], str]] = {
     "sdlm_verdict": verdict, "sdlm_verdict_full": lambda root: verdict(root, full=True),
     "ablations": ablations, "ablations_full": ablations_full,
     "ablations_earlier": lambda root: ablations_full(root, earlier=True),
-    "recipe_alone": recipe_alone, "figure6": figure6, "mu_screen": mu_screen,
-    "distortions": distortions, "figure9": figure9,
-    "figure9_full": lambda root: figure9(root, full=True), "study_note": study_note,
-}
+    "recipe_alone": recipe_alone, "figure6": figure6, "mu_screen": mu_screen, "distortions":
+    distortions, "figure9": figure9, "figure9_full": lambda root: figure9(root, full=True),
+    "study_note": study_note}
 
 
 def blocks(text: str, where: str = "text") -> list[tuple[str, int, int]]:
@@ -445,5 +447,4 @@ def write(docs_dir: str = REPOSITORY, documents=DOCUMENTS, results_root: str | N
 
 
 def stale(docs_dir: str = REPOSITORY, documents=DOCUMENTS, results_root=None) -> list[str]:
-  """'FILE:NAME' of every stale block; nothing is written."""
-  return write(docs_dir, documents, results_root, apply=False)
+  return write(docs_dir, documents, results_root, apply=False)   # nothing is written
