@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import MNIST_DIR, ROOT, require_mnist, untimed
+from conftest import MNIST_DIR, ROOT, launch, require_mnist, untimed
 
 # One pass over 300 images, a checkpoint every 100 steps: checkpoints/100, 200 and 300.
 ARGS = ["--experiment=c3_partial", "--set=train_size=300", "--set=sdlm_samples=50", "--epochs=1",
@@ -27,10 +27,8 @@ ARGS = ["--experiment=c3_partial", "--set=train_size=300", "--set=sdlm_samples=5
 MACHINERY = re.compile(r"(^\.lock$|^\.lock\.owner$|^log\.txt$)")
 
 
-def launch(workdir, *args):
-  env = {k: v for k, v in os.environ.items() if k != "LENET_MNIST_DIR"}
-  return subprocess.run([sys.executable, "launch.py", f"--workdir={workdir}", *ARGS, *args],
-                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+def run(workdir, *args):
+  return launch(f"--workdir={workdir}", *ARGS, *args)
 
 
 def lines_of(text):
@@ -91,7 +89,7 @@ def finished(tmp_path_factory):
   """A finished run (checkpoints/100, 200, 300); tests work on copies of it."""
   require_mnist()
   workdir = tmp_path_factory.mktemp("finished") / "run"
-  r = launch(workdir)
+  r = run(workdir)
   assert r.returncode == 0, r.stderr[-3000:]
   assert checkpoint_steps(workdir) == [100, 200, 300]
   return workdir
@@ -116,7 +114,7 @@ def params(workdir):
 def test_checkpoint_without_checksum_is_passed_over_with_a_warning(finished, tmp_path):
   workdir = copy_of(finished, tmp_path)
   drop_checksum(workdir, 300)
-  r = launch(workdir)
+  r = run(workdir)
   assert r.returncode == 0, r.stderr[-3000:]
   assert "Traceback" not in r.stderr
   warnings = [line for line in lines_of(r.stderr) if "warning" in line]
@@ -143,7 +141,7 @@ def test_finished_run_whose_checkpoints_are_damaged_keeps_its_results(finished, 
   for step in checkpoint_steps(workdir):
     damage(workdir, step)
   before = files_in(workdir)
-  line = one_error_line(launch(workdir), str(workdir), "finished run", "results.json intact",
+  line = one_error_line(run(workdir), str(workdir), "finished run", "results.json intact",
                         "results stand", "--overwrite", "--workdir")
   assert "damaged" in line
   assert files_in(workdir) == before, "a failed resume changed or removed files"
@@ -155,7 +153,7 @@ def test_finished_run_without_its_checkpoints_is_not_redone(finished, tmp_path):
   workdir = copy_of(finished, tmp_path)
   shutil.rmtree(workdir / "checkpoints")
   before = files_in(workdir)
-  r = launch(workdir)
+  r = run(workdir)
   assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-3000:]
   assert files_in(workdir) == before, "the finished run was trained again"
 
@@ -166,7 +164,7 @@ def test_checkpoints_of_another_model_are_named_so_not_damaged(finished, tmp_pat
   workdir = copy_of(finished, tmp_path)
   (workdir / "results.json").unlink()
   before = files_in(workdir)
-  line = one_error_line(launch(workdir, "--seeds=2"), "another model", "seeds", "--overwrite")
+  line = one_error_line(run(workdir, "--seeds=2"), "another model", "seeds", "--overwrite")
   assert "damaged" not in line, line
   assert files_in(workdir) == before
 
@@ -183,7 +181,7 @@ def test_workdir_path_orbax_cannot_read_back_is_refused_before_writing(tmp_path,
   if "/" in path:
     (root / path).parent.mkdir()
   workdir = root / path
-  one_error_line(launch(workdir), "--workdir", "[" if "[" in path else "\\")
+  one_error_line(run(workdir), "--workdir", "[" if "[" in path else "\\")
   assert not workdir.exists()
   assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == (
       [str(Path(path).parent)] if "/" in path else []), "something was written"
@@ -197,7 +195,7 @@ def test_temporary_file_of_a_cut_write_is_removed_by_the_next_run(finished, tmp_
   (workdir / ".tmp-q7wz3k.json").write_bytes(b"")   # what files.atomic_write's mkstemp leaves
   (workdir / ".tmp-probe1x2y").write_bytes(b"")
   results = (workdir / "results.json").read_bytes()
-  r = launch(workdir)
+  r = run(workdir)
   assert r.returncode == 0, r.stderr[-3000:]
   assert not [p.name for p in workdir.iterdir() if p.name.startswith(".tmp")]
   assert (workdir / "results.json").read_bytes() == results
@@ -216,7 +214,7 @@ def test_lock_that_cannot_be_written_is_one_line_naming_it(finished, tmp_path, b
   (workdir / ".lock").unlink()
   block(workdir / ".lock")
   before = files_in(workdir)
-  one_error_line(launch(workdir), str(workdir / ".lock"), "--workdir")
+  one_error_line(run(workdir), str(workdir / ".lock"), "--workdir")
   assert files_in(workdir) == before
 
 
@@ -225,7 +223,7 @@ def test_log_that_is_a_directory_is_one_line_naming_it(finished, tmp_path):
   (workdir / "log.txt").unlink()
   (workdir / "log.txt").mkdir()
   before = files_in(workdir)
-  one_error_line(launch(workdir), str(workdir / "log.txt"), "--workdir")
+  one_error_line(run(workdir), str(workdir / "log.txt"), "--workdir")
   assert files_in(workdir) == before
 
 
@@ -235,7 +233,7 @@ def test_log_on_a_full_disk_is_one_line_naming_it(finished, tmp_path):
   (workdir / "log.txt").unlink()
   (workdir / "log.txt").symlink_to("/dev/full")
   before = files_in(workdir)
-  one_error_line(launch(workdir), str(workdir / "log.txt"), "no space left", "free ")
+  one_error_line(run(workdir), str(workdir / "log.txt"), "no space left", "free ")
   assert files_in(workdir) == before
 
 

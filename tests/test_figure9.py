@@ -3,21 +3,20 @@ error line before anything is written; the experiments built on a trained LeNet-
 outputs, boosting) run on a tiny config and record what they promise; Figure 10's measure
 against hand-computed cases."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import launch
 from lenet_jax import derived
 
 TINY = ["--epochs=1", "--set=train_size=600", "--set=sdlm_samples=50", "--noprogress"]
 
 
 def run(*args, timeout=900):
-  return subprocess.run([sys.executable, "launch.py", *args], cwd=ROOT, capture_output=True,
-                        text=True, timeout=timeout)
+  # With the user's $LENET_MNIST_DIR, which launch() would leave out: these runs give no
+  # --mnist_dir.
+  return launch(*args, timeout=timeout)
 
 
 @pytest.mark.parametrize("args,words", [

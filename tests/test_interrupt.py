@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import MNIST_DIR, ROOT, untimed
+from conftest import MNIST_DIR, launch, untimed
 
 PASS = 300   # optimiser steps per pass (300 images, batch size 1)
 # Two passes, a checkpoint after every jitted call of 50 steps; pass 1 also has the calls that
@@ -35,22 +33,20 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-  """The user's environment plus a compilation cache the runs share (a start takes ~5 CPU
-  seconds instead of ~12; what they compute is the same)."""
+  """The changes to the user's environment (for launch()'s env): a compilation cache the runs
+  share (a start takes ~5 CPU seconds instead of ~12; what they compute is the same)."""
   cache = tmp_path_factory.mktemp("jax_cache")
-  return dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(cache),
-              JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-              JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="-1")
+  return {"JAX_COMPILATION_CACHE_DIR": str(cache),
+          "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+          "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"}
 
 
 def start(workdir, env, args=ARGS):
-  return subprocess.Popen([sys.executable, "launch.py", f"--workdir={workdir}", *args], cwd=ROOT,
-                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  return launch(f"--workdir={workdir}", *args, env=env, background=True)
 
 
 def rerun(workdir, env, args=ARGS):
-  return subprocess.run([sys.executable, "launch.py", f"--workdir={workdir}", *args], cwd=ROOT,
-                        env=env, capture_output=True, text=True, timeout=900)
+  return launch(f"--workdir={workdir}", *args, env=env, timeout=900)
 
 
 def names(workdir) -> set[str]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, require_mnist, small_config
+from conftest import ROOT, launch, require_mnist, small_config
 from experiments import predict as predict_experiment
 from lenet_jax import data, predict, step, trained
 
@@ -124,9 +124,9 @@ def test_every_mnist_test_digit_is_recognised_as_mnist_form(test_set):
   assert not predict.mnist_form(np.pad(images[0], 2).astype(np.float64))
 
 
-def launch(*args):
-  return subprocess.run([sys.executable, str(ROOT / "launch.py"), "--experiment=predict",
-                         *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+def run(*args):
+  # With the user's $LENET_MNIST_DIR, which launch() would leave out.
+  return launch("--experiment=predict", *args)
 
 
 def _make_bad(tmp_path, kind):
@@ -145,7 +145,7 @@ def _make_bad(tmp_path, kind):
     ("missing", "does not exist"), ("tiny", "is 1x1 pixels, too small")])
 def test_bad_images_stop_with_one_line(tmp_path, kind, message):
   path = _make_bad(tmp_path, kind)
-  r = launch(f"--set=image={path}", f"--workdir={tmp_path / 'out'}")
+  r = run(f"--set=image={path}", f"--workdir={tmp_path / 'out'}")
   assert r.returncode == 2, r.stderr
   lines = r.stderr.strip().splitlines()
   assert len(lines) == 1 and lines[0].startswith(f"error: {path} "), r.stderr
@@ -158,7 +158,7 @@ def test_a_folder_gives_one_line_and_one_figure_per_image(test_set, tmp_path):
   folder = tmp_path / "digits"
   _write(folder, images[:3])
   (folder / "notes.txt").write_text("not an image: left out\n")
-  r = launch(f"--set=image={folder}", f"--workdir={tmp_path / 'out'}")
+  r = run(f"--set=image={folder}", f"--workdir={tmp_path / 'out'}")
   assert r.returncode == 0, r.stderr
   lines = [l for l in r.stdout.splitlines() if l.startswith(str(folder))]
   assert len(lines) == 3

@@ -3,8 +3,6 @@ rerun ends with the same parameters and results as a run never interrupted."""
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -12,17 +10,23 @@ import orbax.checkpoint as ocp
 import pytest
 
 from lenet_jax import train, workdir
-from conftest import ROOT, small_config, untimed
+from conftest import launch, small_config, untimed
 
 STEPS_PER_PASS = 3000
 # Timing fields differ between any two runs; "resumed" records the interruptions.
 
 
 def command(mnist_dir, workdir):
-  return [sys.executable, "launch.py", "--experiment=c3_partial", f"--mnist_dir={mnist_dir}",
-          f"--workdir={workdir}", "--epochs=2", f"--set=train_size={STEPS_PER_PASS}",
-          "--set=sdlm_samples=100", "--set=checkpoint_every=500", "--set=steps_per_call=250",
-          "--progress=false"]
+  """The arguments of launch.py."""
+  return ["--experiment=c3_partial", f"--mnist_dir={mnist_dir}", f"--workdir={workdir}",
+          "--epochs=2", f"--set=train_size={STEPS_PER_PASS}", "--set=sdlm_samples=100",
+          "--set=checkpoint_every=500", "--set=steps_per_call=250", "--progress=false"]
+
+
+def run(args, **kwargs):
+  """`python launch.py ARGS`, with the user's $LENET_MNIST_DIR (which launch() leaves out), no
+  time limit."""
+  return launch(*args, timeout=None, **kwargs)
 
 
 
@@ -40,9 +44,9 @@ def final_params(workdir):
 
 
 def run_until_checkpoint(cmd, workdir, wanted, sig):
-  """Starts cmd, waits for a checkpoint step satisfying wanted(step), sends sig."""
-  proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
+  """Starts launch.py with the arguments cmd, waits for a checkpoint step satisfying
+  wanted(step), sends sig."""
+  proc = run(cmd, background=True)
   deadline = time.time() + 300
   while time.time() < deadline:
     if any(wanted(s) for s in checkpoint_steps(workdir)):
@@ -58,7 +62,7 @@ def run_until_checkpoint(cmd, workdir, wanted, sig):
 @pytest.mark.slow
 def test_sigterm_and_sigkill_then_resume_match_an_uninterrupted_run(mnist_dir, tmp_path):
   ref_dir, cut_dir = str(tmp_path / "ref"), str(tmp_path / "cut")
-  subprocess.run(command(mnist_dir, ref_dir), cwd=ROOT, check=True, capture_output=True)
+  run(command(mnist_dir, ref_dir), check=True)
 
   # SIGTERM in pass 1: a clean stop with a checkpoint and a one-line message on how to resume.
   rc, _, err = run_until_checkpoint(command(mnist_dir, cut_dir), cut_dir,
@@ -78,7 +82,7 @@ def test_sigterm_and_sigkill_then_resume_match_an_uninterrupted_run(mnist_dir, t
   partial = json.loads(open(os.path.join(cut_dir, "results.json")).read())
   assert partial["status"] == "running" and len(partial["passes"]) == 1
 
-  done = subprocess.run(command(mnist_dir, cut_dir), cwd=ROOT, capture_output=True, text=True)
+  done = run(command(mnist_dir, cut_dir))
   assert done.returncode == 0, done.stderr
   assert "resuming from the checkpoint at pass 2" in done.stderr
 
