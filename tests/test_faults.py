@@ -504,7 +504,8 @@ def test_run_stuck_at_chance_for_a_pass_is_a_failing_exit(tmp_path):
 def test_ctrl_c_during_startup_is_one_line_and_exit_130(tmp_path, delay):
   require_mnist()
   workdir = tmp_path / "run"
-  proc = launch(*train_argv(workdir), background=True)
+  # 20,000 images: with a warm compilation cache the 300-image run ends within 3 s.
+  proc = launch(*train_argv(workdir, "--set=train_size=20000"), background=True)
   time.sleep(delay)
   proc.send_signal(signal.SIGINT)
   out, err = proc.communicate(timeout=120)
