@@ -208,22 +208,16 @@ def _dangling_link(path):
   path.symlink_to(path.parent / "nowhere" / "lock")
 
 
-@pytest.mark.parametrize("block", [Path.mkdir, _dangling_link], ids=["directory", "dangling_link"])
-def test_lock_that_cannot_be_written_is_one_line_naming_it(finished, tmp_path, block):
+@pytest.mark.parametrize("name, block", [(".lock", Path.mkdir), (".lock", _dangling_link),
+                                         ("log.txt", Path.mkdir)],
+                         ids=["lock_directory", "lock_dangling_link", "log_directory"])
+def test_lock_or_log_that_cannot_be_written_is_one_line_naming_it(finished, tmp_path, name,
+                                                                  block):
   workdir = copy_of(finished, tmp_path)
-  (workdir / ".lock").unlink()
-  block(workdir / ".lock")
+  (workdir / name).unlink()
+  block(workdir / name)
   before = files_in(workdir)
-  one_error_line(run(workdir), str(workdir / ".lock"), "--workdir")
-  assert files_in(workdir) == before
-
-
-def test_log_that_is_a_directory_is_one_line_naming_it(finished, tmp_path):
-  workdir = copy_of(finished, tmp_path)
-  (workdir / "log.txt").unlink()
-  (workdir / "log.txt").mkdir()
-  before = files_in(workdir)
-  one_error_line(run(workdir), str(workdir / "log.txt"), "--workdir")
+  one_error_line(run(workdir), str(workdir / name), "--workdir")
   assert files_in(workdir) == before
 
 
