@@ -133,16 +133,19 @@ def predict_boosted(workdir: str, scale: float, epochs: int, last_pass: bool, fa
   return total + max(0.0, wall - inside)
 
 
+def wall(names, seconds: dict, workers: int) -> float:
+  """The wall time of programs handed out in order to the first free of `workers`."""
+  finish = [0.0] * max(workers, 1)
+  for n in names:
+    heapq.heapreplace(finish, finish[0] + seconds[n])
+  return max(finish)
+
+
 def schedule(names, per: dict, args) -> list[dict]:
-  """The sweep's wall time for each number of passes: the programs handed out in order to the
-  first free worker."""
-  workers = args.workers if args.workers > 1 else 1
+  """The sweep's wall time for each number of passes."""
   predictions = []
   for e in args.epochs:
-    finish = [0.0] * workers
-    for n in names:
-      heapq.heapreplace(finish, finish[0] + per[e][n])
-    total = max(finish)
+    total = wall(names, per[e], args.workers)
     print(f"predicted: --sweep={args.sweep} --seeds={args.seeds} --epochs={e} "
           f"--sweep_workers={args.workers} {args.sweep_args}: {len(names)} experiments, "
           f"{total / 60:.1f} min ({total / 3600:.2f} h)")

@@ -119,3 +119,30 @@ def test_predicted_sweep_is_setup_plus_passes_over_the_workers(tmp_path):
     total = _schedule([p["per_experiment_s"][n] for n in names], workers=1)
     assert p["predicted_s"] == pytest.approx(total, rel=1e-9)
   assert "predicted: --sweep=smoke --seeds=1 --epochs=5 --sweep_workers=1" in r.stdout
+
+
+def test_figure9_times_real_minutes_from_results_files(tmp_path, capsys):
+  # Hand-made sweep: a and c trained directly; b a derived row whose two nets are its time.
+  spec = importlib.util.spec_from_file_location("figure9_times",
+                                                ROOT / "benchmarks" / "figure9_times.py")
+  figure9_times = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(figure9_times)
+  pred = {"workers": 2, "order": ["a", "b", "c"],
+          "predictions": [{"per_experiment_s": {"a": 600.0, "b": 300.0, "c": 300.0}}]}
+  (tmp_path / "pred.json").write_text(json.dumps(pred))
+  def put(rel, seconds):
+    os.makedirs(tmp_path / "res" / rel)
+    (tmp_path / "res" / rel / "results.json").write_text(json.dumps({"total_seconds": seconds}))
+  put("a", 1200.0)
+  put("b", 60.0)                                  # only the derived row's last segment
+  put("b/net2_seed0", 240.0)
+  put("b/net3_seed0", 360.0)
+  put("c", 150.0)
+  figure9_times.main([f"--predicted={tmp_path / 'pred.json'}", f"--results={tmp_path / 'res'}"])
+  out = capsys.readouterr().out
+  assert "| `a` | 10.0 | 20.0 | 2.00 |" in out
+  assert "| `b` | 5.0 | 10.0 | 2.00 |" in out            # 240 + 360 s, not its own 60
+  assert "| `c` | 5.0 | 2.5 | 0.50 |" in out
+  # Two workers: a on one (600 / 1200 s), b then c on the other (300 + 300 / 600 + 150 s).
+  assert "predicted 0.17 h, real 0.33 h" in out
+  assert "median 2.00, min 0.50, max 2.00" in out

@@ -1,0 +1,74 @@
+"""The figure9 sweep's predicted minutes beside the real ones, per program and in all.
+
+  .venv/bin/python benchmarks/figure9_times.py [--predicted=benchmarks/predict_figure9.json]
+      [--results=results/figure9]
+
+Real: each results.json's total_seconds (its training summed over resumed segments); boosted
+LeNet-4's is the sum of its ten nets' (its own record covers only the last segment). The real
+programs' minutes are then handed out in the sweep's order to two workers, as the prediction
+was, giving the wall time an uninterrupted sweep at those speeds would have taken.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+from pathlib import Path
+import statistics
+import sys
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from predict_sweep import wall  # noqa: E402
+
+
+def real_seconds(results_dir: str, name: str) -> tuple[float, dict] | None:
+  path = os.path.join(results_dir, name, "results.json")
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    r = json.load(f)
+  seconds = r["total_seconds"]
+  nets = sorted(glob.glob(os.path.join(results_dir, name, "net*", "results.json")))
+  if nets:   # a derived row trained its own nets: their time is the row's
+    seconds = sum(json.load(open(n))["total_seconds"] for n in nets)
+    r["lane_devices"] = json.load(open(nets[0])).get("lane_devices")
+  return seconds, r
+
+
+def main(argv=None) -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--predicted", default=str(REPO / "benchmarks" / "predict_figure9.json"))
+  parser.add_argument("--results", default=str(REPO / "results" / "figure9"))
+  args = parser.parse_args(argv)
+  with open(args.predicted) as f:
+    p = json.load(f)
+  predicted = p["predictions"][0]["per_experiment_s"]
+  order, workers = p["order"], p["workers"]
+  print("| experiment | predicted min | real min | real / predicted | commit | devices per worker |")
+  print("|---|---:|---:|---:|---|---:|")
+  real, ratios = {}, {}
+  for name in order:
+    got = real_seconds(args.results, name)
+    if got is None:
+      print(f"| `{name}` | {predicted[name] / 60:.1f} | - | - | | |")
+      continue
+    real[name], r = got
+    ratios[name] = real[name] / predicted[name]
+    print(f"| `{name}` | {predicted[name] / 60:.1f} | {real[name] / 60:.1f} | "
+          f"{ratios[name]:.2f} | {r.get('commit', '')} | {r.get('lane_devices') or '-'} |")
+  missing = [n for n in order if n not in real]
+  print(f"\nsummed: predicted {sum(predicted.values()) / 60:.0f} min, real "
+        f"{sum(real.values()) / 60:.0f} min ({len(real)} programs; missing: {missing or 'none'})")
+  if not missing:
+    print(f"on {workers} workers in the sweep's order: predicted "
+          f"{wall(order, predicted, workers) / 3600:.2f} h, real "
+          f"{wall(order, real, workers) / 3600:.2f} h")
+  print(f"real / predicted: median {statistics.median(ratios.values()):.2f}, "
+        f"min {min(ratios.values()):.2f}, max {max(ratios.values()):.2f}")
+
+
+if __name__ == "__main__":
+  main()
