@@ -8,7 +8,7 @@ makes it:
 
   * deslant: foreground is grey >= 128; second moments about the foreground's centre of mass;
     each row shifted by -(mu11 / mu02) * (row - centre-of-mass row), resampled by linear
-    interpolation of the grey values; the 20x20 crop centred on the sheared ink's bounding box.
+    interpolation of the grey values; the 20x20 crop centred on the sheared grey centre of mass.
   * reduce16: the square box (side 20, or the ink's longer side if larger) centred on the ink's
     bounding box, area-averaged to 16x16 and centred in a 28x28 field of background.
   * permute: one fixed permutation of the 784 pixels from np.random.default_rng(seed), the
@@ -76,13 +76,6 @@ def _ink_box(ink: np.ndarray):
   return r0, r1, c0, c1
 
 
-def _crop_starts(first: np.ndarray, end: np.ndarray, has_ink: np.ndarray) -> np.ndarray:
-  """Top (or left) edges of CROP-wide windows centred on the ink's extent [first, end),
-  rounded half up and clipped to the image; the image's centre for an image without ink."""
-  centre = np.where(has_ink, (first + end) / 2.0, SIDE / 2.0)
-  return np.clip(_round_half_up(centre - CROP / 2.0), 0, SIDE - CROP)
-
-
 def _crop(images: np.ndarray, top: np.ndarray, left: np.ndarray) -> np.ndarray:
   """The CROP x CROP windows of (n, 28, 28) images at per-image top-left corners."""
   rows = top[:, None, None] + np.arange(CROP)[None, :, None]
@@ -130,13 +123,30 @@ def _shear(images: np.ndarray, pivot: np.ndarray, slant: np.ndarray) -> np.ndarr
   return (1.0 - weight) * v0 + weight * v1
 
 
+def _mass_crop_starts(images: np.ndarray):
+  """Top and left edges of CROP x CROP windows centred on each image's grey-weighted centre
+  of mass (pixel i spans [i, i + 1)), rounded half up and clipped to the image; the image's
+  centre for an image without ink."""
+  weights = images.astype(np.float64)
+  total = weights.sum(axis=(1, 2))
+  has_ink = total > 0
+  index = np.arange(SIDE, dtype=np.float64)
+  safe = np.maximum(total, 1.0)
+  row = (weights.sum(axis=2) * index).sum(axis=1) / safe + 0.5
+  col = (weights.sum(axis=1) * index).sum(axis=1) / safe + 0.5
+
+  def start(centre):
+    centre = np.where(has_ink, centre, SIDE / 2.0)
+    return np.clip(_round_half_up(centre - CROP / 2.0), 0, SIDE - CROP)
+
+  return start(row), start(col)
+
+
 def _deslant_chunk(images: np.ndarray) -> np.ndarray:
   """deslant for a slice of images."""
   pivot, slant = _slants(images)
   sheared = _to_uint8(_shear(images, pivot, slant))
-  r0, r1, c0, c1 = _ink_box(sheared > 0)
-  has_ink = r1 > r0
-  return _crop(sheared, _crop_starts(r0, r1, has_ink), _crop_starts(c0, c1, has_ink))
+  return _crop(sheared, *_mass_crop_starts(sheared))
 
 
 def deslant(images) -> np.ndarray:
@@ -147,10 +157,11 @@ def deslant(images) -> np.ndarray:
   makes the foreground's mu11 zero (its principal axis vertical) and leaves its centre of mass
   in place; rows are resampled by linear interpolation of the grey values, not the binary
   mask, so anti-aliasing survives. An image whose foreground spans a single row (mu02 = 0) or
-  is empty is not sheared. The 20x20 crop is centred on the bounding box of the sheared
-  image's ink (grey > 0), rounded half up and clipped to the image, because MNIST fitted each
-  digit into a 20x20 box and a box-centred crop keeps all of a digit that still fits one
-  (a centre-of-mass crop cuts lopsided digits); an image without ink is cropped at its centre.
+  is empty is not sheared. The 20x20 crop is centred on the sheared image's grey-weighted
+  centre of mass, rounded half up and clipped to the image, as MNIST centred its digits: chosen
+  on the validation split (RESULTS.md) over a crop centred on the ink's bounding box, which
+  moves each digit about a pixel off the alignment MNIST gave it. It cuts a little of wide
+  digits' faint edges; an image without ink is cropped at its centre.
   """
   images = _check_images(images)
   return _chunked(_deslant_chunk, images, CROP)
