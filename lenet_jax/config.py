@@ -102,7 +102,7 @@ def paper_config() -> ml_collections.ConfigDict:
   c.checkpoint_keep = 3             # checkpoints kept in workdir/checkpoints
   # Data.
   c.mnist_dir = ""                  # IDX folder | tfds; "" = $LENET_MNIST_DIR, else lenet_jax/mnist
-  c.input_version = "regular"       # regular (28x28) | deslant (20x20) | 16x16 (lenet_jax.versions)
+  c.input_version = "regular"       # regular (28x28) | deslant, deslant_fit (20x20) | 16x16 (versions)
   # permuted: one fixed random order of the 784 pixels (seeded by permutation_seed, the same
   # for training and test images), for the study note's section 1.1.
   c.pixels = "regular"
@@ -158,7 +158,7 @@ CHOICES = {
     "sdlm_hessian": ("every_pass", "once"),
     "train_subset": ("first", "random"),
     "train_eval": ("every_pass", "last_pass"),
-    "input_version": ("regular", "deslant", "16x16"),
+    "input_version": ("regular", "deslant", "deslant_fit", "16x16"),
     "pixels": ("regular", "permuted"),
 }
 # The losses each output can be trained with.
@@ -273,8 +273,9 @@ def validate(config) -> None:
   _check(not permuted or config.permutation_seed >= 0, "permutation_seed",
          f"pixels=permuted needs a permutation seed >= 0, got {config.permutation_seed}",
          "e.g. --set=permutation_seed=0")
-  _check(not (permuted and config.input_version == "deslant"), "pixels",
-         "the pixel permutation is of the 784 pixels of a 28x28 image, and deslant gives 20x20",
+  _check(not (permuted and config.input_version.startswith("deslant")), "pixels",
+         "the pixel permutation is of the 784 pixels of a 28x28 image, and "
+         f"{config.input_version} gives 20x20",
          "use input_version=regular or 16x16 with pixels=permuted")
   _check(not (permuted and config.distort), "distort",
          "a distortion moves neighbouring pixels, which a permutation has scattered",

@@ -342,7 +342,7 @@ def preprocess(images: np.ndarray, side: int = 32) -> np.ndarray:
 
 
 # The side of the images of each data version (lenet_jax.versions).
-IMAGE_SIDE = {"regular": 28, "deslant": 20, "16x16": 28}
+IMAGE_SIDE = {"regular": 28, "deslant": 20, "deslant_fit": 20, "16x16": 28}
 
 
 class Mnist(NamedTuple):

@@ -20,7 +20,7 @@ CHOICES = {
     "sdlm_hessian": ("every_pass", "once"),
     "train_subset": ("first", "random"),
     "train_eval": ("every_pass", "last_pass"),
-    "input_version": ("regular", "deslant", "16x16"),
+    "input_version": ("regular", "deslant", "deslant_fit", "16x16"),
     "pixels": ("regular", "permuted"),
 }
 # The losses each output trains with.

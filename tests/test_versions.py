@@ -185,6 +185,34 @@ def test_deslant_removes_most_of_mnist_slant(mnist_train):
   assert kept.mean() > 0.96
 
 
+# deslant_fit
+
+def test_deslant_fit_stretches_the_ink_box_to_fill_20x20():
+  # An upright 10 x 4 block: nothing leans; each of its pixels becomes a 2 x 5 patch.
+  img = blank()
+  img[0, 6:16, 10:14] = INK
+  np.testing.assert_array_equal(versions.deslant_fit(img), np.full((1, 20, 20), INK))
+
+
+def test_deslant_fit_scales_each_side_on_its_own():
+  # Rows 4..23 (20: kept), columns 10..19 (10: doubled). The foreground (>= 128) is columns
+  # 10..14, symmetric, so nothing is sheared; the box (grey > 0) includes the faint 15..19.
+  img = blank()
+  img[0, 4:24, 10:15] = INK
+  img[0, 4:24, 15:20] = 100
+  want = np.zeros((1, 20, 20), np.uint8)
+  want[0, :, :10] = INK
+  want[0, :, 10:] = 100
+  np.testing.assert_array_equal(versions.deslant_fit(img), want)
+
+
+def test_deslant_fit_of_a_slanted_bar_is_upright_and_fills_every_row():
+  out = versions.deslant_fit(thick_line((4, 10), (23, 17)))[0]
+  assert abs(slant(out)) < 0.05        # scaling rows and columns apart keeps mu11 at zero
+  assert (out >= 128).any(axis=1).all()
+  np.testing.assert_array_equal(versions.deslant_fit(blank()), np.zeros((1, 20, 20), np.uint8))
+
+
 # reduce16
 
 def test_the_20x20_box_becomes_the_central_16x16():
@@ -311,7 +339,7 @@ def test_pixel_permutation_refuses_bad_seeds(seed):
 # apply and validation
 
 def test_versions_are_the_three_of_the_paper():
-  assert versions.VERSIONS == ("regular", "deslant", "16x16")
+  assert versions.VERSIONS == ("regular", "deslant", "deslant_fit", "16x16")
 
 
 def test_apply_gives_each_version():
@@ -339,13 +367,14 @@ def test_apply_permutes_the_28x28_versions():
 
 
 def test_apply_refuses_a_permutation_for_deslant_and_unknown_versions():
-  with pytest.raises(ValueError, match="28x28 versions"):
-    versions.apply("deslant", blank(), versions.pixel_permutation(0))
+  for version in ("deslant", "deslant_fit"):
+    with pytest.raises(ValueError, match=f"28x28 versions.*'{version}' gives 20x20"):
+      versions.apply(version, blank(), versions.pixel_permutation(0))
   with pytest.raises(ValueError, match="unknown version 'deskew'.*regular"):
     versions.apply("deskew", blank())
 
 
-@pytest.mark.parametrize("fn", [versions.deslant, versions.reduce16,
+@pytest.mark.parametrize("fn", [versions.deslant, versions.deslant_fit, versions.reduce16,
                                 lambda x: versions.apply("regular", x)])
 def test_images_must_be_uint8_batches_of_28x28(fn):
   with pytest.raises(ValueError, match="uint8.*raw MNIST"):
