@@ -1,10 +1,10 @@
 """Figure 9's [deslant] K-NN Euclidean (LeCun et al. 1998, Section III.C): 2.4% test error.
 
 The paper: K-NN with the Euclidean distance, k = 3, on the deslanted 20x20 images (each image
-sheared so that the principal axis of its ink is vertical, then cropped), all 60,000 training
-images stored. Here experiments/knn.py's classifier (baselines.knn_predict, ties between classes
-going to the nearest neighbour's) on lenet_jax.versions.deslant's images; 60,000 x 400 stored
-pixels.
+sheared so that the principal axis of its ink is vertical), all 60,000 training images stored.
+Here experiments/knn.py's classifier (baselines.knn_predict, ties between classes going to the
+nearest neighbour's) on lenet_jax.versions.deslant_fit's images (the sheared ink's box scaled to
+20x20, the [deslant] rows' version: RESULTS.md); 60,000 x 400 stored pixels.
 
   python launch.py --experiment=knn_deslant
 
@@ -29,4 +29,4 @@ def run(config, workdir):
   rows.check_whole(config, "seed")
   rows.check_whole(config, "k", low=1)
   return knn.evaluate(config, workdir, paper.figure9_row(PAPER_ROW)["test_error"], (config.k,),
-                      transform=versions.deslant)
+                      transform=versions.deslant_fit)
