@@ -1,5 +1,5 @@
 """The other versions of MNIST that Figure 9's classifiers were trained on (LeCun et al. 1998,
-section III.C): deslanted and cropped to 20x20, reduced to 16x16, and pixel-permuted.
+section III.C): deslanted to 20x20 (cropped or scaled), reduced to 16x16, and pixel-permuted.
 
 Pure NumPy on the raw uint8 images (255 ink, 0 background), before data.preprocess scales them,
 so every classifier, JAX or not, sees the same pixels. The paper names the operations; the
@@ -9,6 +9,8 @@ makes it:
   * deslant: foreground is grey >= 128; second moments about the foreground's centre of mass;
     each row shifted by -(mu11 / mu02) * (row - centre-of-mass row), resampled by linear
     interpolation of the grey values; the 20x20 crop centred on the sheared grey centre of mass.
+  * deslant_fit (the [deslant] rows'): the same shear, then the sheared ink's box scaled to
+    fill 20x20, each side on its own, by area averaging.
   * reduce16: the square box (side 20, or the ink's longer side if larger) centred on the ink's
     bounding box, area-averaged to 16x16 and centred in a 28x28 field of background.
   * permute: one fixed permutation of the 784 pixels from np.random.default_rng(seed), the
