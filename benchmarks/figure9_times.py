@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 from pathlib import Path
 import statistics
@@ -21,21 +20,20 @@ import sys
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from predict_sweep import wall  # noqa: E402
+from predict_sweep import _read, wall  # noqa: E402
 
 
 def real_seconds(results_dir: str, name: str) -> tuple[float, dict] | None:
   path = os.path.join(results_dir, name, "results.json")
   if not os.path.exists(path):
     return None
-  with open(path) as f:
-    r = json.load(f)
-  seconds = r["total_seconds"]
-  nets = sorted(glob.glob(os.path.join(results_dir, name, "net*", "results.json")))
-  if nets:   # a derived row trained its own nets: their time is the row's
-    seconds = sum(json.load(open(n))["total_seconds"] for n in nets)
-    r["lane_devices"] = json.load(open(nets[0])).get("lane_devices")
-  return seconds, r
+  r = _read(path)
+  nets = [_read(n) for n in sorted(glob.glob(os.path.join(results_dir, name, "net*",
+                                                         "results.json")))]
+  if not nets:
+    return r["total_seconds"], r
+  # A derived row trained its own nets: their time is the row's.
+  return sum(n["total_seconds"] for n in nets), {**r, "lane_devices": nets[0].get("lane_devices")}
 
 
 def main(argv=None) -> None:
@@ -43,8 +41,7 @@ def main(argv=None) -> None:
   parser.add_argument("--predicted", default=str(REPO / "benchmarks" / "predict_figure9.json"))
   parser.add_argument("--results", default=str(REPO / "results" / "figure9"))
   args = parser.parse_args(argv)
-  with open(args.predicted) as f:
-    p = json.load(f)
+  p = _read(args.predicted)
   predicted = p["predictions"][0]["per_experiment_s"]
   order, workers = p["order"], p["workers"]
   print("| experiment | predicted min | real min | real / predicted | commit | devices per worker |")

@@ -6,7 +6,7 @@ import math
 
 import ml_collections
 
-from lenet_jax import paper
+from lenet_jax import paper, versions
 
 
 def paper_config() -> ml_collections.ConfigDict:
@@ -158,7 +158,7 @@ CHOICES = {
     "sdlm_hessian": ("every_pass", "once"),
     "train_subset": ("first", "random"),
     "train_eval": ("every_pass", "last_pass"),
-    "input_version": ("regular", "deslant", "deslant_fit", "16x16"),
+    "input_version": versions.VERSIONS,
     "pixels": ("regular", "permuted"),
 }
 # The losses each output can be trained with.
@@ -273,7 +273,7 @@ def validate(config) -> None:
   _check(not permuted or config.permutation_seed >= 0, "permutation_seed",
          f"pixels=permuted needs a permutation seed >= 0, got {config.permutation_seed}",
          "e.g. --set=permutation_seed=0")
-  _check(not (permuted and config.input_version.startswith("deslant")), "pixels",
+  _check(not (permuted and versions.SIDES[config.input_version] != versions.SIDE), "pixels",
          "the pixel permutation is of the 784 pixels of a 28x28 image, and "
          f"{config.input_version} gives 20x20",
          "use input_version=regular or 16x16 with pixels=permuted")

@@ -341,8 +341,8 @@ def preprocess(images: np.ndarray, side: int = 32) -> np.ndarray:
   return x[..., None]
 
 
-# The side of the images of each data version (lenet_jax.versions).
-IMAGE_SIDE = {"regular": 28, "deslant": 20, "deslant_fit": 20, "16x16": 28}
+# The side of the images of each data version.
+IMAGE_SIDE = versions.SIDES
 
 
 class Mnist(NamedTuple):

@@ -22,10 +22,12 @@ import numbers
 
 import numpy as np
 
-VERSIONS = ("regular", "deslant", "deslant_fit", "16x16")
 SIDE = 28          # MNIST's field
 CROP = 20          # the deslanted images' side
 REDUCED = 16       # the reduced digit's side
+# The side of each version's images; a permutation applies to the SIDE x SIDE ones.
+SIDES = {"regular": SIDE, "deslant": CROP, "deslant_fit": CROP, "16x16": SIDE}
+VERSIONS = tuple(SIDES)
 PIXELS = SIDE * SIDE
 # Half of the 0..255 range: MNIST's anti-aliased edges are grey, and a pixel counts as ink
 # when it is more ink than background, as for a binary scan.
@@ -144,10 +146,15 @@ def _mass_crop_starts(images: np.ndarray):
   return start(row), start(col)
 
 
+def _sheared(images: np.ndarray) -> np.ndarray:
+  """The images with their foreground's principal axis made vertical, as uint8."""
+  pivot, slant = _slants(images)
+  return _to_uint8(_shear(images, pivot, slant))
+
+
 def _deslant_chunk(images: np.ndarray) -> np.ndarray:
   """deslant for a slice of images."""
-  pivot, slant = _slants(images)
-  sheared = _to_uint8(_shear(images, pivot, slant))
+  sheared = _sheared(images)
   return _crop(sheared, *_mass_crop_starts(sheared))
 
 
@@ -171,17 +178,14 @@ def deslant(images) -> np.ndarray:
 
 def _deslant_fit_chunk(images: np.ndarray) -> np.ndarray:
   """deslant_fit for a slice of images."""
-  pivot, slant = _slants(images)
-  sheared = _to_uint8(_shear(images, pivot, slant))
+  sheared = _sheared(images)
   r0, r1, c0, c1 = _ink_box(sheared > 0)
   has_ink = r1 > r0
   top = np.where(has_ink, r0, 0).astype(np.float64)
   left = np.where(has_ink, c0, 0).astype(np.float64)
   height = np.where(has_ink, r1 - r0, SIDE).astype(np.float64)
   width = np.where(has_ink, c1 - c0, SIDE).astype(np.float64)
-  rows, cols = _area_weights(top, height, CROP), _area_weights(left, width, CROP)
-  return _to_uint8(np.einsum("nji,nik,nlk->njl", rows, sheared.astype(np.float64), cols,
-                             optimize=True))
+  return _resampled(sheared, _area_weights(top, height, CROP), _area_weights(left, width, CROP))
 
 
 def deslant_fit(images) -> np.ndarray:
@@ -209,6 +213,12 @@ def _area_weights(start: np.ndarray, side: np.ndarray, out: int = REDUCED) -> np
   return np.maximum(overlap, 0.0) / step
 
 
+def _resampled(images: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+  """(n, R, C) uint8: each image's rows mixed by `rows` (n, R, SIDE), columns by `cols`."""
+  return _to_uint8(np.einsum("nji,nik,nlk->njl", rows, images.astype(np.float64), cols,
+                             optimize=True))
+
+
 def _reduce16_chunk(images: np.ndarray) -> np.ndarray:
   """reduce16 for a slice of images."""
   r0, r1, c0, c1 = _ink_box(images > 0)
@@ -218,11 +228,10 @@ def _reduce16_chunk(images: np.ndarray) -> np.ndarray:
   centre_c = np.where(has_ink, (c0 + c1) / 2.0, SIDE / 2.0)
   top = _round_half_up(centre_r - side / 2.0).astype(np.float64)
   left = _round_half_up(centre_c - side / 2.0).astype(np.float64)
-  rows, cols = _area_weights(top, side), _area_weights(left, side)
-  small = np.einsum("nji,nik,nlk->njl", rows, images.astype(np.float64), cols, optimize=True)
   out = np.zeros((images.shape[0], SIDE, SIDE), np.uint8)
   edge = (SIDE - REDUCED) // 2
-  out[:, edge:edge + REDUCED, edge:edge + REDUCED] = _to_uint8(small)
+  out[:, edge:edge + REDUCED, edge:edge + REDUCED] = _resampled(
+      images, _area_weights(top, side), _area_weights(left, side))
   return out
 
 
@@ -280,11 +289,9 @@ def apply(version: str, images, permutation=None) -> np.ndarray:
   if version not in VERSIONS:
     raise ValueError(f"unknown version {version!r}; choose one of {VERSIONS}")
   images = _check_images(images)
-  twenty = {"deslant": deslant, "deslant_fit": deslant_fit}
-  if permutation is not None and version in twenty:
+  if permutation is not None and SIDES[version] != SIDE:
     raise ValueError("a permutation applies to the 28x28 versions ('regular', '16x16') only; "
                      f"'{version}' gives 20x20 images: pass permutation=None")
-  if version in twenty:
-    return twenty[version](images)
-  out = reduce16(images) if version == "16x16" else images.copy()
+  make = {"deslant": deslant, "deslant_fit": deslant_fit, "16x16": reduce16}
+  out = make[version](images) if version in make else images.copy()
   return out if permutation is None else permute(out, permutation)
