@@ -79,51 +79,22 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def build_config(name, overrides, sweeping=False):
-  """Experiment `name`'s config (with what it declares, config.about) with the flags applied; in
-  a sweep, the flags and --set fields an experiment lacks (a baseline has no seeds) skip it."""
-  config = experiments.get_config(name)
-  overrides = list(overrides)
-  if FLAGS.vary:
-    overrides.insert(0, f"vary={tuple(FLAGS.vary)!r}")
-  for field in ("seed", "seeds", "epochs", "batch_size", "mnist_dir"):
-    value = getattr(FLAGS, field)
-    if value is not None and (field in config or not sweeping):
-      if field not in config:
-        raise config_lib.ConfigError(f"--{field} does not apply to experiment {name!r}")
-      overrides.insert(0, f"{field}={value}")
-  if sweeping:
-    overrides = [o for o in overrides if o.split("=", 1)[0].strip() in config]
-  config = config_lib.apply_overrides(config, overrides)
-  if "optimizer" in config:   # a training experiment
-    config_lib.validate(config)
-  return config
+  return experiments.build_config(
+      name, overrides, {f: getattr(FLAGS, f) for f in experiments.FLAG_FIELDS}, FLAGS.vary,
+      sweeping)
 
 
 def _start(configs) -> None:
-  """Before JAX's backend starts: devices' XLA flags for these configs, then jax.distributed
-  when several processes run."""
+  """Before JAX's backend starts: the XLA flags for these configs, then jax.distributed when
+  several processes run."""
   interrupt.check()
-  trains = [c for c in configs if "seeds" in c]   # the baselines train no network
-  devices.set_xla_flags(
-      many_models=any(config_lib.lane_count(c) > 1 for c in trains),
-      large_batches=bool(trains) and all(c.batch_size >= devices.IM2COL_MAX_BATCH
-                                         for c in trains),
-      deterministic=FLAGS.deterministic)
-  if devices.start_distributed(FLAGS.distributed):
+  if devices.start(configs, FLAGS.deterministic, FLAGS.distributed):
     _DISTRIBUTED.append(True)
 
 
 def _run(config, workdir):
-  """The experiment's own run(), or training (a sweep's program of several experiments trains);
-  the results dict. Imported here: a bad flag or config is answered without loading JAX."""
-  from lenet_jax import train
   interrupt.check()
-  name = config.experiment
-  module = experiments.load(name) if name in experiments.names() else None
-  if hasattr(module, "run"):
-    return module.run(config, workdir)
-  return train.train_and_evaluate(config, workdir, progress=FLAGS.progress,
-                                  overwrite=FLAGS.overwrite)
+  return experiments.run(config, workdir, progress=FLAGS.progress, overwrite=FLAGS.overwrite)
 
 
 def run_sweep(name: str) -> None:

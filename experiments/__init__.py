@@ -13,7 +13,11 @@ import importlib
 import pkgutil
 from pathlib import Path
 
+from lenet_jax import config as config_lib
 from lenet_jax import paper
+
+# launch.py's flags that set the config field of their name.
+FLAG_FIELDS = ("seed", "seeds", "epochs", "batch_size", "mnist_dir")
 
 
 class UnknownExperiment(ValueError):
@@ -45,3 +49,36 @@ def get_config(name: str):
   config = load(name).get_config()
   config.about = about(name)
   return config
+
+
+def build_config(name: str, overrides=(), flag_values=None, vary=(), sweeping: bool = False):
+  """Experiment `name`'s config with launch.py's flags applied (`flag_values`: the FLAG_FIELDS
+  given, `vary`, then the --set `overrides`), validated when it trains a network; in a sweep,
+  the flags and --set fields an experiment lacks (a baseline has no seeds) skip it."""
+  config = get_config(name)
+  overrides = list(overrides)
+  if vary:
+    overrides.insert(0, f"vary={tuple(vary)!r}")
+  for field, value in (flag_values or {}).items():
+    if value is not None and (field in config or not sweeping):
+      if field not in config:
+        raise config_lib.ConfigError(f"--{field} does not apply to experiment {name!r}")
+      overrides.insert(0, f"{field}={value}")
+  if sweeping:
+    overrides = [o for o in overrides if o.split("=", 1)[0].strip() in config]
+  config = config_lib.apply_overrides(config, overrides)
+  if "optimizer" in config:   # a training experiment
+    config_lib.validate(config)
+  return config
+
+
+def run(config, workdir: str, progress: bool = True, overwrite: bool = False) -> dict:
+  """The experiment's own run(), or training (a sweep's program of several experiments trains);
+  the results dict. lenet_jax.train is imported here: a bad flag or config is answered without
+  loading JAX."""
+  from lenet_jax import train
+  name = config.experiment
+  module = load(name) if name in names() else None
+  if hasattr(module, "run"):
+    return module.run(config, workdir)
+  return train.train_and_evaluate(config, workdir, progress=progress, overwrite=overwrite)

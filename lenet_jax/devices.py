@@ -4,6 +4,8 @@ from __future__ import annotations
 import importlib.util
 import os
 
+from lenet_jax import config as config_lib
+
 FLAG = "--xla_force_host_platform_device_count"
 # Below this many images per model, convolutions run as im2col + matmul (ops.conv2d), faster
 # on CPU for small batches while XLA's own convolution wins for large ones (the same sums either
@@ -144,6 +146,18 @@ def pin(core: int | None) -> None:
   os.sched_setaffinity(0, {core})
   kept = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith(FLAG + "=")]
   os.environ["XLA_FLAGS"] = " ".join(kept + [f"{FLAG}=1"])
+
+
+def start(configs, deterministic: bool = False, force_distributed: bool = False) -> bool:
+  """The XLA flags for training these configs (set_xla_flags; the baselines among them train no
+  network), then jax.distributed when several processes run (start_distributed); whether it
+  started. Must run before JAX's backend starts."""
+  trains = [c for c in configs if "seeds" in c]
+  set_xla_flags(many_models=any(config_lib.lane_count(c) > 1 for c in trains),
+                large_batches=bool(trains) and all(c.batch_size >= IM2COL_MAX_BATCH
+                                                   for c in trains),
+                deterministic=deterministic)
+  return start_distributed(force_distributed)
 
 
 # Read by launch.py (the first is also read by jax.distributed itself).
